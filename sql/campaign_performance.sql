@@ -1,0 +1,51 @@
+-- Totals of one campaign over all of its metric rows.
+-- Parameter: :campaign_id. Returns one row, or no row when the campaign does not exist.
+--
+-- * A campaign without metric rows gets zero totals (the aggregate of no rows, COALESCEd).
+-- * Unknown revenue (NULL) counts as 0.
+-- * Rates are rounded to 4 places, half away from zero, with exact arithmetic so that every
+--   engine prints the same digits (binary floating point is never involved before the last
+--   division). For n >= 0 and d > 0:
+--       round(n / d, 4) = floor((20000 * n + d) / (2 * d)) / 10000
+--       floor(a / b)    = (a - a % b) / b
+--   A rate whose denominator is 0 is 0. ROAS is computed on cents.
+WITH totals AS (
+    SELECT
+        CAST(COALESCE(SUM(m.impressions), 0) AS BIGINT) AS total_impressions,
+        CAST(COALESCE(SUM(m.clicks), 0) AS BIGINT) AS total_clicks,
+        CAST(COALESCE(SUM(m.conversions), 0) AS BIGINT) AS total_conversions,
+        CAST(COALESCE(SUM(m.spend), 0) AS NUMERIC(38, 2)) AS total_spend,
+        CAST(COALESCE(SUM(m.revenue), 0) AS NUMERIC(38, 2)) AS total_revenue
+    FROM campaign_daily_metrics AS m
+    WHERE m.campaign_id = :campaign_id
+),
+
+rate_terms AS (
+    SELECT
+        t.*,
+        20000 * CAST(t.total_clicks AS NUMERIC(38, 0)) + t.total_impressions AS ctr_n,
+        2 * CAST(t.total_impressions AS NUMERIC(38, 0)) AS ctr_d,
+        20000 * CAST(t.total_conversions AS NUMERIC(38, 0)) + t.total_clicks AS cvr_n,
+        2 * CAST(t.total_clicks AS NUMERIC(38, 0)) AS cvr_d,
+        CAST(2000000 * t.total_revenue + 100 * t.total_spend AS NUMERIC(38, 0)) AS roas_n,
+        CAST(200 * t.total_spend AS NUMERIC(38, 0)) AS roas_d
+    FROM totals AS t
+)
+
+SELECT
+    c.campaign_id,
+    c.campaign_name,
+    r.total_impressions,
+    r.total_clicks,
+    r.total_conversions,
+    r.total_spend,
+    r.total_revenue,
+    CASE WHEN r.ctr_d = 0 THEN 0.0
+        ELSE (r.ctr_n - r.ctr_n % r.ctr_d) / r.ctr_d / 10000.0 END AS ctr,
+    CASE WHEN r.cvr_d = 0 THEN 0.0
+        ELSE (r.cvr_n - r.cvr_n % r.cvr_d) / r.cvr_d / 10000.0 END AS cvr,
+    CASE WHEN r.roas_d = 0 THEN 0.0
+        ELSE (r.roas_n - r.roas_n % r.roas_d) / r.roas_d / 10000.0 END AS roas
+FROM campaigns AS c
+CROSS JOIN rate_terms AS r
+WHERE c.campaign_id = :campaign_id

@@ -1,0 +1,43 @@
+-- One campaign rolled up per day (all creators, all rows), oldest first.
+-- Parameter: :campaign_id. One row per day that has metric rows.
+--
+-- The exact daily totals are returned so that thresholds are compared on unrounded values;
+-- ctr and roas are the rounded values to report: 4 places, half away from zero, exactly
+-- (floor((20000 * n + d) / (2 * d)) / 10000 with floor(a / b) = (a - a % b) / b; 0 when
+-- d = 0; ROAS on cents). Unknown revenue (NULL) counts as 0.
+WITH daily_totals AS (
+    SELECT
+        m.metric_date,
+        CAST(SUM(m.impressions) AS BIGINT) AS total_impressions,
+        CAST(SUM(m.clicks) AS BIGINT) AS total_clicks,
+        CAST(SUM(m.conversions) AS BIGINT) AS total_conversions,
+        CAST(SUM(m.spend) AS NUMERIC(38, 2)) AS total_spend,
+        CAST(COALESCE(SUM(m.revenue), 0) AS NUMERIC(38, 2)) AS total_revenue
+    FROM campaign_daily_metrics AS m
+    WHERE m.campaign_id = :campaign_id
+    GROUP BY m.metric_date
+),
+
+rate_terms AS (
+    SELECT
+        t.*,
+        20000 * CAST(t.total_clicks AS NUMERIC(38, 0)) + t.total_impressions AS ctr_n,
+        2 * CAST(t.total_impressions AS NUMERIC(38, 0)) AS ctr_d,
+        CAST(2000000 * t.total_revenue + 100 * t.total_spend AS NUMERIC(38, 0)) AS roas_n,
+        CAST(200 * t.total_spend AS NUMERIC(38, 0)) AS roas_d
+    FROM daily_totals AS t
+)
+
+SELECT
+    r.metric_date,
+    r.total_impressions,
+    r.total_clicks,
+    r.total_conversions,
+    r.total_spend,
+    r.total_revenue,
+    CASE WHEN r.ctr_d = 0 THEN 0.0
+        ELSE (r.ctr_n - r.ctr_n % r.ctr_d) / r.ctr_d / 10000.0 END AS ctr,
+    CASE WHEN r.roas_d = 0 THEN 0.0
+        ELSE (r.roas_n - r.roas_n % r.roas_d) / r.roas_d / 10000.0 END AS roas
+FROM rate_terms AS r
+ORDER BY r.metric_date

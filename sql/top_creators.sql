@@ -1,0 +1,43 @@
+-- The best creators of one campaign, with their totals over the whole campaign.
+-- Parameters: :campaign_id, :limit. At most :limit rows; none when the campaign has no rows.
+--
+-- * Ranked by conversions desc, then clicks desc, then creator_id asc. Ids compare as plain
+--   strings (byte order: 'crt-10' < 'crt-9'); PostgreSQL columns use the "C" collation.
+-- * ctr = clicks / impressions rounded to 4 places half away from zero, exactly:
+--   floor((20000 * n + d) / (2 * d)) / 10000 with floor(a / b) = (a - a % b) / b; 0 when d = 0.
+WITH creator_totals AS (
+    SELECT
+        m.campaign_id,
+        m.creator_id,
+        CAST(SUM(m.impressions) AS BIGINT) AS total_impressions,
+        CAST(SUM(m.clicks) AS BIGINT) AS total_clicks,
+        CAST(SUM(m.conversions) AS BIGINT) AS total_conversions,
+        CAST(SUM(m.spend) AS NUMERIC(38, 2)) AS total_spend
+    FROM campaign_daily_metrics AS m
+    WHERE m.campaign_id = :campaign_id
+    GROUP BY m.campaign_id, m.creator_id
+),
+
+ranked AS (
+    SELECT
+        t.*,
+        20000 * CAST(t.total_clicks AS NUMERIC(38, 0)) + t.total_impressions AS ctr_n,
+        2 * CAST(t.total_impressions AS NUMERIC(38, 0)) AS ctr_d
+    FROM creator_totals AS t
+    ORDER BY t.total_conversions DESC, t.total_clicks DESC, t.creator_id ASC
+    LIMIT :limit
+)
+
+SELECT
+    r.campaign_id,
+    r.creator_id,
+    cr.creator_name,
+    r.total_impressions,
+    r.total_clicks,
+    r.total_conversions,
+    r.total_spend,
+    CASE WHEN r.ctr_d = 0 THEN 0.0
+        ELSE (r.ctr_n - r.ctr_n % r.ctr_d) / r.ctr_d / 10000.0 END AS ctr
+FROM ranked AS r
+INNER JOIN creators AS cr ON cr.creator_id = r.creator_id
+ORDER BY r.total_conversions DESC, r.total_clicks DESC, r.creator_id ASC

@@ -1,0 +1,3 @@
+"""Campaign analytics service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,159 @@
+"""`BenchmarkGateway` implementations: the HTTP benchmark service, a fixture file, or none."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from analytics.adapters.thresholds import decode_json, parse_thresholds
+from analytics.domain.errors import BenchmarkUnavailable
+from analytics.domain.models import ComponentStatus, Thresholds
+from analytics.domain.ports import BenchmarkGateway
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounded retries of transient failures inside an overall time budget (seconds)."""
+
+    max_attempts: int = 4
+    initial_backoff: float = 0.1
+    max_backoff: float = 1.0
+    time_budget: float = 3.0
+    health_timeout: float = 1.0
+
+
+class _TransientError(Exception):
+    """A failure worth retrying: connection error, timeout or a 5xx answer."""
+
+
+class HttpxBenchmarkGateway:
+    """Thresholds from `GET {base}/benchmarks/{campaign_id}` over a shared AsyncClient."""
+
+    def __init__(self, client: httpx.AsyncClient, policy: RetryPolicy | None = None) -> None:
+        self._client = client
+        self._policy = policy or RetryPolicy()
+
+    async def thresholds_for(self, *, campaign_id: str) -> Thresholds:
+        path = f"/benchmarks/{quote(campaign_id, safe='')}"
+        try:
+            async with asyncio.timeout(self._policy.time_budget):
+                response = await self._get_with_retries(path)
+        except (TimeoutError, _TransientError) as error:
+            log.warning("benchmark service failed for %r: %r", campaign_id, error)
+            raise BenchmarkUnavailable(f"benchmark service failed: {error!r}") from error
+        if response.status_code != httpx.codes.OK:
+            log.warning(
+                "benchmark service answered %s for %r: %.200s",
+                response.status_code,
+                campaign_id,
+                response.text,
+            )
+            raise BenchmarkUnavailable(f"benchmark service answered {response.status_code}")
+        try:
+            return parse_thresholds(decode_json(response.content))
+        except ValueError as error:
+            log.warning(
+                "invalid benchmark response for %r: %s: %.200s", campaign_id, error, response.text
+            )
+            raise BenchmarkUnavailable(f"invalid benchmark response: {error}") from error
+
+    async def _get_with_retries(self, path: str) -> httpx.Response:
+        policy = self._policy
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.time_budget),
+            wait=wait_exponential_jitter(initial=policy.initial_backoff, max=policy.max_backoff),
+            retry=retry_if_exception_type(_TransientError),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._get_once(path)
+        raise AssertionError(
+            "unreachable: tenacity either returns or re-raises"
+        )  # pragma: no cover
+
+    async def _get_once(self, path: str) -> httpx.Response:
+        try:
+            response = await self._client.get(path)
+        except httpx.TransportError as error:
+            raise _TransientError(repr(error)) from error
+        if response.is_server_error:
+            raise _TransientError(f"status {response.status_code}")
+        return response
+
+    async def status(self) -> ComponentStatus:
+        try:
+            response = await self._client.get("/health", timeout=self._policy.health_timeout)
+        except httpx.HTTPError as error:
+            log.warning("benchmark service health probe failed: %r", error)
+            return ComponentStatus.ERROR
+        return ComponentStatus.OK if response.is_success else ComponentStatus.ERROR
+
+
+class FixtureBenchmarkGateway:
+    """Thresholds from a `benchmarks.json`; campaigns missing from it go to `fallback`."""
+
+    def __init__(
+        self, thresholds: Mapping[str, Thresholds], fallback: BenchmarkGateway | None = None
+    ) -> None:
+        self._thresholds = dict(thresholds)
+        self._fallback = fallback
+
+    @classmethod
+    def read(cls, path: Path, fallback: BenchmarkGateway | None = None) -> FixtureBenchmarkGateway:
+        """Load and validate the file; ValueError names what is wrong."""
+        return cls(read_fixture_file(path), fallback)
+
+    async def thresholds_for(self, *, campaign_id: str) -> Thresholds:
+        if campaign_id in self._thresholds:
+            return self._thresholds[campaign_id]
+        if self._fallback is None:
+            raise BenchmarkUnavailable(f"no fixture thresholds for campaign {campaign_id!r}")
+        return await self._fallback.thresholds_for(campaign_id=campaign_id)
+
+    async def status(self) -> ComponentStatus:
+        return ComponentStatus.FIXTURE
+
+
+class UnconfiguredBenchmarkGateway:
+    """Neither a benchmark service nor a fixture file is configured."""
+
+    async def thresholds_for(self, *, campaign_id: str) -> Thresholds:
+        raise BenchmarkUnavailable("no benchmark source is configured")
+
+    async def status(self) -> ComponentStatus:
+        return ComponentStatus.ERROR
+
+
+def read_fixture_file(path: Path) -> dict[str, Thresholds]:
+    """campaign_id → thresholds from a `benchmarks.json`; ValueError names what is wrong."""
+    try:
+        payload = decode_json(path.read_bytes())
+    except OSError as error:
+        raise ValueError(f"cannot read '{path}': {error.strerror}") from error
+    except ValueError as error:
+        raise ValueError(f"'{path}' is not valid JSON: {error}") from error
+    if not isinstance(payload, dict):
+        raise ValueError(f"'{path}' must hold a JSON object of campaign ids")
+    thresholds = {}
+    for campaign_id, entry in payload.items():
+        try:
+            thresholds[campaign_id] = parse_thresholds(entry)
+        except ValueError as error:
+            raise ValueError(f"'{path}', campaign '{campaign_id}': {error}") from error
+    return thresholds

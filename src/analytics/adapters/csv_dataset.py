@@ -1,0 +1,275 @@
+"""Reading and validating a data directory (CONTRACT.md §1), engine-neutral and streaming.
+
+Every row is checked; bad rows are reported by file, line, column and reason, and nothing
+of a refused directory reaches a database (the loaders write only after a clean pass).
+Lines are physical line numbers, the header being line 1; a quoted field that spans lines
+is reported at the line where its record starts.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+CAMPAIGNS_FILE = "campaigns.csv"
+CREATORS_FILE = "creators.csv"
+METRICS_FILE = "campaign_daily_metrics.csv"
+METRIC_COLUMNS = (
+    "metric_date",
+    "campaign_id",
+    "creator_id",
+    "impressions",
+    "clicks",
+    "conversions",
+    "spend",
+    "revenue",
+)
+MAX_REPORTED_ERRORS = 20
+MAX_COUNT = 2**63 - 1
+MAX_MONEY_INTEGER_DIGITS = 16  # NUMERIC(18, 2)
+
+MetricRow = tuple[str, str, str, str, str, str, str, str | None]
+
+_COUNT = re.compile(r"[0-9]+")
+_MONEY = re.compile(r"([0-9]*)(?:\.([0-9]*))?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    file: str
+    line: int | None
+    column: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        return f"{', '.join(where)}: {self.reason}"
+
+
+class DatasetRefused(Exception):
+    """A data directory that breaks the contract; nothing of it was loaded."""
+
+    def __init__(self, source: str, errors: Sequence[RowError], error_count: int) -> None:
+        self.source = source
+        self.errors = tuple(errors)
+        self.error_count = error_count
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        noun = "error" if self.error_count == 1 else "errors"
+        lines = [f"data directory '{self.source}' refused ({self.error_count} {noun}):"]
+        lines += [f"  {error}" for error in self.errors]
+        if self.error_count > len(self.errors):
+            lines.append(f"  ... and {self.error_count - len(self.errors)} more")
+        return "\n".join(lines)
+
+
+@dataclass
+class ErrorLog:
+    """Collects errors: the first ones in full, the rest counted."""
+
+    limit: int = MAX_REPORTED_ERRORS
+    errors: list[RowError] = field(default_factory=list)
+    count: int = 0
+    unreadable: set[str] = field(default_factory=set)
+
+    def add(self, file: str, line: int | None, column: str | None, reason: str) -> None:
+        self.count += 1
+        if len(self.errors) < self.limit:
+            self.errors.append(RowError(file, line, column, reason))
+
+    def raise_if_any(self, source: str) -> None:
+        if self.count:
+            raise DatasetRefused(source, self.errors, self.count)
+
+
+def _show(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:37] + "...")
+
+
+def _decoded(binary: BinaryIO, file: str, errors: ErrorLog) -> Iterator[str]:
+    """Lines as text; a line that is not UTF-8 is reported with its exact number."""
+    for number, raw in enumerate(binary, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.add(file, number, None, "not valid UTF-8")
+            text = raw.decode("utf-8", errors="replace")
+        yield text.removeprefix("\ufeff") if number == 1 else text
+
+
+def _positions(
+    header: list[str], required: Sequence[str], file: str, errors: ErrorLog
+) -> list[int] | None:
+    names = [name.strip() for name in header]
+    positions = []
+    for column in required:
+        found = [index for index, name in enumerate(names) if name == column]
+        if len(found) != 1:
+            problem = "is missing" if not found else "appears more than once"
+            errors.add(file, 1, column, f"required column {problem} in the header")
+            continue
+        positions.append(found[0])
+    return positions if len(positions) == len(required) else None
+
+
+def read_rows(
+    path: Path, required: Sequence[str], errors: ErrorLog
+) -> Iterator[tuple[int, list[str]]]:
+    """(line, the required fields in `required` order) for every data record of a CSV file."""
+    file = path.name
+    if not path.is_file():
+        errors.add(file, None, None, "file is missing")
+        errors.unreadable.add(file)
+        return
+    with path.open("rb") as binary:
+        reader = csv.reader(_decoded(binary, file, errors), strict=True)
+        try:
+            header = next(reader, None)
+            if header is None:
+                errors.add(file, 1, None, "file is empty: a header row is required")
+            positions = None if header is None else _positions(header, required, file, errors)
+            if positions is None:
+                errors.unreadable.add(file)
+                return
+            width, line_end = len(header), reader.line_num
+            for record in reader:
+                line, line_end = line_end + 1, reader.line_num
+                if not record:
+                    continue  # a blank line holds no record
+                if len(record) != width:
+                    reason = f"expected {width} fields as in the header, found {len(record)}"
+                    errors.add(file, line, None, reason)
+                    continue
+                yield line, [record[position] for position in positions]
+        except csv.Error as error:
+            errors.add(file, reader.line_num, None, f"malformed CSV: {error}")
+
+
+def read_dimension(
+    path: Path, id_column: str, name_column: str, errors: ErrorLog
+) -> dict[str, str] | None:
+    """id → name of a dimension file; None when the file could not be read at all."""
+    names: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    for line, (entity_id, name) in read_rows(path, (id_column, name_column), errors):
+        if entity_id == "":
+            errors.add(path.name, line, id_column, "id must not be empty")
+        elif entity_id in first_line:
+            reason = f"duplicate id {_show(entity_id)} (first on line {first_line[entity_id]})"
+            errors.add(path.name, line, id_column, reason)
+        else:
+            names[entity_id] = name
+            first_line[entity_id] = line
+    return None if path.name in errors.unreadable else names
+
+
+def check_count(text: str) -> str | None:
+    """Why `text` is not a count (an integer >= 0), or None."""
+    if _COUNT.fullmatch(text):
+        return None if len(text) < 19 or int(text) <= MAX_COUNT else f"{_show(text)} is too large"
+    if text.startswith("-") and _COUNT.fullmatch(text[1:]):
+        return f"{_show(text)} is negative"
+    return "is required" if text == "" else f"{_show(text)} is not a whole number"
+
+
+def check_money(text: str) -> str | None:
+    """Why `text` is not an amount (a decimal >= 0 with at most 2 places), or None."""
+    match = _MONEY.fullmatch(text)
+    if match and (match.group(1) or match.group(2)):
+        whole, fraction = match.group(1), match.group(2) or ""
+        if len(fraction) > 2:
+            return f"{_show(text)} has more than 2 decimal places"
+        if len(whole.lstrip("0")) > MAX_MONEY_INTEGER_DIGITS:
+            return f"{_show(text)} is too large"
+        return None
+    if text.startswith("-") and check_money(text[1:]) is None:
+        return f"{_show(text)} is negative"
+    return "is required" if text == "" else f"{_show(text)} is not a decimal number"
+
+
+def check_date(text: str) -> str | None:
+    """Why `text` is not a YYYY-MM-DD calendar date, or None."""
+    if _DATE.fullmatch(text):
+        try:
+            dt.date.fromisoformat(text)
+        except ValueError:
+            return f"{_show(text)} is not a calendar date"
+        return None
+    return "is required" if text == "" else f"{_show(text)} is not a date (YYYY-MM-DD)"
+
+
+class MetricsValidator:
+    """Checks metric records; ids against the dimensions (skipped for an unreadable one)."""
+
+    def __init__(
+        self,
+        campaign_ids: Iterable[str] | None,
+        creator_ids: Iterable[str] | None,
+        errors: ErrorLog,
+    ) -> None:
+        self._campaigns = None if campaign_ids is None else frozenset(campaign_ids)
+        self._creators = None if creator_ids is None else frozenset(creator_ids)
+        self._errors = errors
+        self._good_dates: set[str] = set()
+
+    def rows(self, path: Path) -> Iterator[MetricRow]:
+        """The valid rows of a metrics file, revenue None when unknown; errors are logged."""
+        for line, fields in read_rows(path, METRIC_COLUMNS, self._errors):
+            problems = self._problems(fields)
+            if problems:
+                for column, reason in problems:
+                    self._errors.add(path.name, line, column, reason)
+                continue
+            date, campaign, creator, impressions, clicks, conversions, spend, revenue = fields
+            yield (
+                date,
+                campaign,
+                creator,
+                impressions,
+                clicks,
+                conversions,
+                spend,
+                revenue or None,
+            )
+
+    def _problems(self, fields: list[str]) -> list[tuple[str, str]]:
+        date, campaign, creator, impressions, clicks, conversions, spend, revenue = fields
+        problems = []
+        if date not in self._good_dates:
+            reason = check_date(date)
+            if reason is None:
+                self._good_dates.add(date)
+            else:
+                problems.append(("metric_date", reason))
+        if self._campaigns is not None and campaign not in self._campaigns:
+            problems.append(
+                ("campaign_id", f"unknown id {_show(campaign)} (not in {CAMPAIGNS_FILE})")
+            )
+        if self._creators is not None and creator not in self._creators:
+            problems.append(("creator_id", f"unknown id {_show(creator)} (not in {CREATORS_FILE})"))
+        for column, value in (
+            ("impressions", impressions),
+            ("clicks", clicks),
+            ("conversions", conversions),
+        ):
+            reason = check_count(value)
+            if reason is not None:
+                problems.append((column, reason))
+        reason = check_money(spend)
+        if reason is not None:
+            problems.append(("spend", reason))
+        reason = None if revenue == "" else check_money(revenue)
+        if reason is not None:
+            problems.append(("revenue", reason))
+        return problems

@@ -1,0 +1,116 @@
+"""`CampaignMetricsRepository` over SQLAlchemy Core, running the project's `.sql` files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from sqlalchemy import Engine, Row, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from analytics.adapters.sql_queries import query
+from analytics.domain.errors import RepositoryUnavailable
+from analytics.domain.models import (
+    Campaign,
+    CampaignPerformance,
+    CreatorStats,
+    DailyMetrics,
+    PerformanceTotals,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _rate(value: Any) -> float:
+    return float(value)
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value)
+
+
+class SqlAlchemyMetricsRepository:
+    """Runs each question as one bound statement; blocking I/O stays off the event loop."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def find_campaign(self, *, campaign_id: str) -> Campaign | None:
+        row = await self._one("find_campaign", {"campaign_id": campaign_id})
+        return None if row is None else Campaign(row.campaign_id, row.campaign_name)
+
+    async def campaign_performance(self, *, campaign_id: str) -> CampaignPerformance | None:
+        row = await self._one("campaign_performance", {"campaign_id": campaign_id})
+        if row is None:
+            return None
+        totals = PerformanceTotals(
+            total_impressions=int(row.total_impressions),
+            total_clicks=int(row.total_clicks),
+            total_conversions=int(row.total_conversions),
+            total_spend=_money(row.total_spend),
+            total_revenue=_money(row.total_revenue),
+            ctr=_rate(row.ctr),
+            cvr=_rate(row.cvr),
+            roas=_rate(row.roas),
+        )
+        return CampaignPerformance(row.campaign_id, row.campaign_name, totals)
+
+    async def top_creators(self, *, campaign_id: str, limit: int) -> list[CreatorStats]:
+        rows = await self._all("top_creators", {"campaign_id": campaign_id, "limit": limit})
+        return [
+            CreatorStats(
+                campaign_id=row.campaign_id,
+                creator_id=row.creator_id,
+                creator_name=row.creator_name,
+                total_impressions=int(row.total_impressions),
+                total_clicks=int(row.total_clicks),
+                total_conversions=int(row.total_conversions),
+                total_spend=_money(row.total_spend),
+                ctr=_rate(row.ctr),
+            )
+            for row in rows
+        ]
+
+    async def daily_metrics(self, *, campaign_id: str) -> list[DailyMetrics]:
+        rows = await self._all("daily_anomalies", {"campaign_id": campaign_id})
+        return [
+            DailyMetrics(
+                metric_date=row.metric_date,
+                total_impressions=int(row.total_impressions),
+                total_clicks=int(row.total_clicks),
+                total_conversions=int(row.total_conversions),
+                total_spend=_money(row.total_spend),
+                total_revenue=_money(row.total_revenue),
+                ctr=_rate(row.ctr),
+                roas=_rate(row.roas),
+            )
+            for row in rows
+        ]
+
+    async def is_available(self) -> bool:
+        try:
+            await self._run(lambda connection: connection.execute(text("SELECT 1")).scalar())
+        except RepositoryUnavailable:
+            return False
+        return True
+
+    async def _one(self, name: str, parameters: Mapping[str, Any]) -> Row[Any] | None:
+        return await self._run(lambda c: c.execute(query(name), parameters).one_or_none())
+
+    async def _all(self, name: str, parameters: Mapping[str, Any]) -> list[Row[Any]]:
+        return await self._run(lambda c: list(c.execute(query(name), parameters)))
+
+    async def _run(self, work: Callable[[Any], T]) -> T:
+        def in_connection() -> T:
+            with self._engine.connect() as connection:
+                return work(connection)
+
+        try:
+            return await anyio.to_thread.run_sync(in_connection)
+        except SQLAlchemyError as error:
+            log.error("metrics store query failed: %s", error)
+            raise RepositoryUnavailable("the metrics store could not answer") from error

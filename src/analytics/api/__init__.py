@@ -1,0 +1,1 @@
+"""HTTP interface: thin FastAPI routers over the domain use cases."""

@@ -1,0 +1,46 @@
+"""The one place where domain errors become HTTP answers. Nothing internal leaks."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from analytics.domain.errors import BenchmarkUnavailable, CampaignNotFound, RepositoryUnavailable
+
+log = logging.getLogger(__name__)
+
+BENCHMARK_UNAVAILABLE = "benchmark thresholds are unavailable"
+STORE_UNAVAILABLE = "the metrics store is unavailable"
+INTERNAL_ERROR = "internal server error"
+
+
+def _detail(status_code: int, detail: str) -> JSONResponse:
+    return JSONResponse(status_code=status_code, content={"detail": detail})
+
+
+async def _campaign_not_found(_: Request, error: Exception) -> JSONResponse:
+    return _detail(404, str(error))
+
+
+async def _benchmark_unavailable(request: Request, error: Exception) -> JSONResponse:
+    log.warning("%s %s: %s", request.method, request.url.path, error)
+    return _detail(502, BENCHMARK_UNAVAILABLE)
+
+
+async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
+    log.error("%s %s: %s", request.method, request.url.path, error)
+    return _detail(503, STORE_UNAVAILABLE)
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=error)
+    return _detail(500, INTERNAL_ERROR)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(CampaignNotFound, _campaign_not_found)
+    app.add_exception_handler(BenchmarkUnavailable, _benchmark_unavailable)
+    app.add_exception_handler(RepositoryUnavailable, _store_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,74 @@
+"""Response bodies: exactly the keys of CONTRACT.md §4, numbers as JSON numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PerformanceTotalsOut(_Out):
+    total_impressions: int
+    total_clicks: int
+    total_conversions: int
+    total_spend: float
+    total_revenue: float
+    ctr: float
+    cvr: float
+    roas: float
+
+
+class CampaignPerformanceOut(_Out):
+    campaign_id: str
+    campaign_name: str
+    totals: PerformanceTotalsOut
+
+
+class CreatorOut(_Out):
+    campaign_id: str
+    creator_id: str
+    creator_name: str
+    total_impressions: int
+    total_clicks: int
+    total_conversions: int
+    total_spend: float
+    ctr: float
+
+
+class TopCreatorsOut(_Out):
+    campaign_id: str
+    limit: int
+    creators: list[CreatorOut]
+
+
+class ThresholdsOut(_Out):
+    min_ctr: float
+    min_roas: float
+
+
+class AlertOut(_Out):
+    metric_date: dt.date
+    issues: list[str]
+    ctr: float
+    roas: float
+
+
+class AnomaliesOut(_Out):
+    campaign_id: str
+    thresholds: ThresholdsOut
+    alerts: list[AlertOut]
+
+
+class HealthOut(_Out):
+    status: str
+    database: str
+    benchmark_service: str
+    dataset: str
+
+
+class ErrorOut(BaseModel):
+    detail: str

@@ -1,0 +1,1 @@
+"""Business rules of campaign analytics: plain Python, no framework, no database."""

@@ -1,0 +1,87 @@
+"""Configuration from the environment (CONTRACT.md §2), validated at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Self
+
+from pydantic import AnyHttpUrl, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_DATABASE_SCHEMES = ("duckdb://",)
+
+
+class ConfigurationError(Exception):
+    """Invalid configuration; the message is one line per wrong variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from the environment. Unknown variables are ignored."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    data_dir: Path | None = Field(default=None, description="data directory to load and serve")
+    dataset_name: str | None = Field(default=None, description="name reported by /health")
+    database_url: str | None = Field(default=None, description="unset: embedded DuckDB")
+    benchmark_api_base: AnyHttpUrl | None = None
+    benchmark_fixtures_file: Path | None = None
+    benchmark_connect_timeout: float = Field(default=0.5, gt=0)
+    benchmark_read_timeout: float = Field(default=1.0, gt=0)
+    benchmark_max_attempts: int = Field(default=4, ge=1, le=10)
+    benchmark_time_budget: float = Field(default=3.0, gt=0, le=60)
+    benchmark_health_timeout: float = Field(default=1.0, gt=0)
+    log_level: str = Field(default="INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"'{value}' is not a directory")
+        return value
+
+    @field_validator("benchmark_fixtures_file")
+    @classmethod
+    def _fixture_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"'{value}' is not a file")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(SUPPORTED_DATABASE_SCHEMES):
+            supported = ", ".join(f"{scheme}…" for scheme in SUPPORTED_DATABASE_SCHEMES)
+            raise ValueError(f"unsupported database URL (supported: {supported})")
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_serve(self) -> Self:
+        if self.data_dir is None and self.database_url is None:
+            raise ValueError("DATA_DIR is required when DATABASE_URL is not set")
+        return self
+
+    @property
+    def dataset(self) -> str:
+        """DATASET_NAME, else the last path segment of DATA_DIR (`data/visible` → `visible`)."""
+        if self.dataset_name:
+            return self.dataset_name
+        if self.data_dir is not None:
+            return self.data_dir.resolve().name
+        return "default"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or `ConfigurationError` naming each wrong variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigurationError(_describe(error)) from None
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for detail in error.errors(include_url=False, include_input=False):
+        variable = "_".join(str(part) for part in detail["loc"]).upper()
+        message = detail["msg"].removeprefix("Value error, ")
+        lines.append(f"{variable}: {message}" if variable else message)
+    return "; ".join(lines)
