@@ -78,7 +78,8 @@ def load_data_dir(engine: Engine, data_dir: Path) -> LoadSummary:
         staged = Path(scratch)
         metric_rows = _write_csv(staged / METRICS_FILE, validator.rows(data_dir / METRICS_FILE))
         errors.raise_if_any(str(data_dir))
-        assert campaigns is not None and creators is not None  # unreadable files are errors
+        assert campaigns is not None  # an unreadable file is an error, raised above
+        assert creators is not None
         _write_csv(staged / CAMPAIGNS_FILE, campaigns.items())
         _write_csv(staged / CREATORS_FILE, creators.items())
         with engine.begin() as connection:

@@ -1,4 +1,4 @@
-"""The composition root: `create_app(settings)` is the only place that knows every concrete class."""
+"""The composition root: `create_app(settings)` is the one place knowing every concrete class."""
 
 from __future__ import annotations
 

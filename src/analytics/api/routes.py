@@ -83,7 +83,7 @@ async def get_top_creators(
     tags=["campaigns"],
 )
 async def get_anomalies(campaign_id: str, services: ServicesDep) -> AnomaliesOut:
-    """Days whose CTR or ROAS is below the campaign's thresholds, or that spent without converting."""
+    """Days below the campaign's CTR or ROAS thresholds, or that spent without converting."""
     result = await anomalies.detect_anomalies(
         services.repository, services.gateway, campaign_id=campaign_id
     )
