@@ -15,7 +15,8 @@ from tenacity import (
     retry_if_exception_type,
     stop_after_attempt,
     stop_after_delay,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from analytics.adapters.thresholds import decode_json, parse_thresholds
@@ -41,6 +42,13 @@ class _TransientError(Exception):
     """A failure worth retrying: connection error, timeout or a 5xx answer."""
 
 
+def _path_segment(campaign_id: str) -> str:
+    """The id as one percent-encoded path segment. `.` and `..` are encoded too: left as
+    they are, URL normalisation would drop them (`/benchmarks/..` becomes `/`)."""
+    segment = quote(campaign_id, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
+
+
 class HttpxBenchmarkGateway:
     """Thresholds from `GET {base}/benchmarks/{campaign_id}` over a shared AsyncClient."""
 
@@ -49,11 +57,12 @@ class HttpxBenchmarkGateway:
         self._policy = policy or RetryPolicy()
 
     async def thresholds_for(self, *, campaign_id: str) -> Thresholds:
-        path = f"/benchmarks/{quote(campaign_id, safe='')}"
+        path = f"/benchmarks/{_path_segment(campaign_id)}"
         try:
             async with asyncio.timeout(self._policy.time_budget):
                 response = await self._get_with_retries(path)
-        except (TimeoutError, _TransientError) as error:
+        except (TimeoutError, _TransientError, httpx.HTTPError) as error:
+            # HTTPError here is not transient, e.g. a body that cannot be decompressed
             log.warning("benchmark service failed for %r: %r", campaign_id, error)
             raise BenchmarkUnavailable(f"benchmark service failed: {error!r}") from error
         if response.status_code != httpx.codes.OK:
@@ -76,7 +85,10 @@ class HttpxBenchmarkGateway:
         policy = self._policy
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.time_budget),
-            wait=wait_exponential_jitter(initial=policy.initial_backoff, max=policy.max_backoff),
+            # jitter in proportion to the backoff: tenacity's default of up to 1 s would
+            # dwarf a 0.1 s initial backoff and eat most of a small time budget
+            wait=wait_exponential(multiplier=policy.initial_backoff, max=policy.max_backoff)
+            + wait_random(0, policy.initial_backoff),
             retry=retry_if_exception_type(_TransientError),
             reraise=True,
         )
@@ -97,12 +109,19 @@ class HttpxBenchmarkGateway:
         return response
 
     async def status(self) -> ComponentStatus:
+        """OK when `GET /health` answers 2xx within the health timeout, in total. Only the
+        status line counts: the body is never read, so a slow body cannot hold the probe."""
+        timeout = self._policy.health_timeout
         try:
-            response = await self._client.get("/health", timeout=self._policy.health_timeout)
-        except httpx.HTTPError as error:
+            async with (
+                asyncio.timeout(timeout),
+                self._client.stream("GET", "/health", timeout=timeout) as response,
+            ):
+                reachable = response.is_success
+        except (TimeoutError, httpx.HTTPError) as error:
             log.warning("benchmark service health probe failed: %r", error)
             return ComponentStatus.ERROR
-        return ComponentStatus.OK if response.is_success else ComponentStatus.ERROR
+        return ComponentStatus.OK if reachable else ComponentStatus.ERROR
 
 
 class FixtureBenchmarkGateway:

@@ -16,10 +16,15 @@ def _refuse_constant(name: str) -> Any:
 
 
 def decode_json(content: bytes | str) -> Any:
-    """JSON with every number as an exact Decimal; NaN and Infinity are refused."""
-    return json.loads(
-        content, parse_float=Decimal, parse_int=Decimal, parse_constant=_refuse_constant
-    )
+    """JSON with every number as an exact Decimal; NaN and Infinity are refused.
+
+    Every failure is a ValueError, a document nested too deeply included."""
+    try:
+        return json.loads(
+            content, parse_float=Decimal, parse_int=Decimal, parse_constant=_refuse_constant
+        )
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def parse_thresholds(payload: Any) -> Thresholds:
