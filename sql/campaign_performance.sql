@@ -8,12 +8,15 @@
 --   division). For n >= 0 and d > 0:
 --       round(n / d, 4) = floor((20000 * n + d) / (2 * d)) / 10000
 --       floor(a / b)    = (a - a % b) / b
+--   (a - a % b) / b is a whole number; it is CAST back to NUMERIC because some engines
+--   (DuckDB) divide decimals in double precision, which is inexact for large totals.
 --   A rate whose denominator is 0 is 0. ROAS is computed on cents.
+-- * Counts are summed as NUMERIC(38, 0): a sum of BIGINTs can exceed BIGINT.
 WITH totals AS (
     SELECT
-        CAST(COALESCE(SUM(m.impressions), 0) AS BIGINT) AS total_impressions,
-        CAST(COALESCE(SUM(m.clicks), 0) AS BIGINT) AS total_clicks,
-        CAST(COALESCE(SUM(m.conversions), 0) AS BIGINT) AS total_conversions,
+        CAST(COALESCE(SUM(m.impressions), 0) AS NUMERIC(38, 0)) AS total_impressions,
+        CAST(COALESCE(SUM(m.clicks), 0) AS NUMERIC(38, 0)) AS total_clicks,
+        CAST(COALESCE(SUM(m.conversions), 0) AS NUMERIC(38, 0)) AS total_conversions,
         CAST(COALESCE(SUM(m.spend), 0) AS NUMERIC(38, 2)) AS total_spend,
         CAST(COALESCE(SUM(m.revenue), 0) AS NUMERIC(38, 2)) AS total_revenue
     FROM campaign_daily_metrics AS m
@@ -23,10 +26,10 @@ WITH totals AS (
 rate_terms AS (
     SELECT
         t.*,
-        20000 * CAST(t.total_clicks AS NUMERIC(38, 0)) + t.total_impressions AS ctr_n,
-        2 * CAST(t.total_impressions AS NUMERIC(38, 0)) AS ctr_d,
-        20000 * CAST(t.total_conversions AS NUMERIC(38, 0)) + t.total_clicks AS cvr_n,
-        2 * CAST(t.total_clicks AS NUMERIC(38, 0)) AS cvr_d,
+        20000 * t.total_clicks + t.total_impressions AS ctr_n,
+        2 * t.total_impressions AS ctr_d,
+        20000 * t.total_conversions + t.total_clicks AS cvr_n,
+        2 * t.total_clicks AS cvr_d,
         CAST(2000000 * t.total_revenue + 100 * t.total_spend AS NUMERIC(38, 0)) AS roas_n,
         CAST(200 * t.total_spend AS NUMERIC(38, 0)) AS roas_d
     FROM totals AS t
@@ -41,11 +44,14 @@ SELECT
     r.total_spend,
     r.total_revenue,
     CASE WHEN r.ctr_d = 0 THEN 0.0
-        ELSE (r.ctr_n - r.ctr_n % r.ctr_d) / r.ctr_d / 10000.0 END AS ctr,
+        ELSE CAST((r.ctr_n - r.ctr_n % r.ctr_d) / r.ctr_d AS NUMERIC(38, 0)) / 10000.0
+    END AS ctr,
     CASE WHEN r.cvr_d = 0 THEN 0.0
-        ELSE (r.cvr_n - r.cvr_n % r.cvr_d) / r.cvr_d / 10000.0 END AS cvr,
+        ELSE CAST((r.cvr_n - r.cvr_n % r.cvr_d) / r.cvr_d AS NUMERIC(38, 0)) / 10000.0
+    END AS cvr,
     CASE WHEN r.roas_d = 0 THEN 0.0
-        ELSE (r.roas_n - r.roas_n % r.roas_d) / r.roas_d / 10000.0 END AS roas
+        ELSE CAST((r.roas_n - r.roas_n % r.roas_d) / r.roas_d AS NUMERIC(38, 0)) / 10000.0
+    END AS roas
 FROM campaigns AS c
 CROSS JOIN rate_terms AS r
 WHERE c.campaign_id = :campaign_id

@@ -4,13 +4,15 @@
 -- The exact daily totals are returned so that thresholds are compared on unrounded values;
 -- ctr and roas are the rounded values to report: 4 places, half away from zero, exactly
 -- (floor((20000 * n + d) / (2 * d)) / 10000 with floor(a / b) = (a - a % b) / b; 0 when
--- d = 0; ROAS on cents). Unknown revenue (NULL) counts as 0.
+-- d = 0; ROAS on cents; the whole quotient CAST back to NUMERIC, as DuckDB divides decimals
+-- in double precision). Unknown revenue (NULL) counts as 0. Counts are summed as
+-- NUMERIC(38, 0): a sum of BIGINTs can exceed BIGINT.
 WITH daily_totals AS (
     SELECT
         m.metric_date,
-        CAST(SUM(m.impressions) AS BIGINT) AS total_impressions,
-        CAST(SUM(m.clicks) AS BIGINT) AS total_clicks,
-        CAST(SUM(m.conversions) AS BIGINT) AS total_conversions,
+        CAST(SUM(m.impressions) AS NUMERIC(38, 0)) AS total_impressions,
+        CAST(SUM(m.clicks) AS NUMERIC(38, 0)) AS total_clicks,
+        CAST(SUM(m.conversions) AS NUMERIC(38, 0)) AS total_conversions,
         CAST(SUM(m.spend) AS NUMERIC(38, 2)) AS total_spend,
         CAST(COALESCE(SUM(m.revenue), 0) AS NUMERIC(38, 2)) AS total_revenue
     FROM campaign_daily_metrics AS m
@@ -21,8 +23,8 @@ WITH daily_totals AS (
 rate_terms AS (
     SELECT
         t.*,
-        20000 * CAST(t.total_clicks AS NUMERIC(38, 0)) + t.total_impressions AS ctr_n,
-        2 * CAST(t.total_impressions AS NUMERIC(38, 0)) AS ctr_d,
+        20000 * t.total_clicks + t.total_impressions AS ctr_n,
+        2 * t.total_impressions AS ctr_d,
         CAST(2000000 * t.total_revenue + 100 * t.total_spend AS NUMERIC(38, 0)) AS roas_n,
         CAST(200 * t.total_spend AS NUMERIC(38, 0)) AS roas_d
     FROM daily_totals AS t
@@ -36,8 +38,10 @@ SELECT
     r.total_spend,
     r.total_revenue,
     CASE WHEN r.ctr_d = 0 THEN 0.0
-        ELSE (r.ctr_n - r.ctr_n % r.ctr_d) / r.ctr_d / 10000.0 END AS ctr,
+        ELSE CAST((r.ctr_n - r.ctr_n % r.ctr_d) / r.ctr_d AS NUMERIC(38, 0)) / 10000.0
+    END AS ctr,
     CASE WHEN r.roas_d = 0 THEN 0.0
-        ELSE (r.roas_n - r.roas_n % r.roas_d) / r.roas_d / 10000.0 END AS roas
+        ELSE CAST((r.roas_n - r.roas_n % r.roas_d) / r.roas_d AS NUMERIC(38, 0)) / 10000.0
+    END AS roas
 FROM rate_terms AS r
 ORDER BY r.metric_date

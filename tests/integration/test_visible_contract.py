@@ -1,4 +1,4 @@
-"""data/visible/ answers exactly the payloads of CONTRACT.md §4–5."""
+"""data/visible/ answers exactly the payloads of CONTRACT.md §4-5."""
 
 from __future__ import annotations
 

@@ -28,7 +28,9 @@ def test_data_dir_is_required_with_the_embedded_engine() -> None:
         load_settings()
 
 
-def test_missing_data_dir_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_data_dir_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "absent"))
     with pytest.raises(ConfigurationError, match=r"^DATA_DIR: .*is not a directory"):
         load_settings()

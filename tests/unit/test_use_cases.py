@@ -26,7 +26,9 @@ THRESHOLDS = Thresholds(min_ctr=Decimal("0.03"), min_roas=Decimal("2.5"))
 
 
 def _creator(creator_id: str, conversions: int) -> CreatorStats:
-    return CreatorStats("cmp-1", creator_id, creator_id.upper(), 100, 10, conversions, Decimal(1), 0.1)
+    return CreatorStats(
+        "cmp-1", creator_id, creator_id.upper(), 100, 10, conversions, Decimal(1), 0.1
+    )
 
 
 async def test_performance_returns_what_the_repository_computed() -> None:

@@ -132,8 +132,15 @@ def read_rows(
         errors.add(file, None, None, "file is missing")
         errors.unreadable.add(file)
         return
-    with path.open("rb") as binary:
+    try:
+        binary = path.open("rb")
+    except OSError as error:
+        errors.add(file, None, None, f"cannot be read: {error.strerror}")
+        errors.unreadable.add(file)
+        return
+    with binary:
         reader = csv.reader(_decoded(binary, file, errors), strict=True)
+        line_end = 0  # last physical line of the previous record
         try:
             header = next(reader, None)
             if header is None:
@@ -153,7 +160,8 @@ def read_rows(
                     continue
                 yield line, [record[position] for position in positions]
         except csv.Error as error:
-            errors.add(file, reader.line_num, None, f"malformed CSV: {error}")
+            # At the record's first line: an unclosed quote is only noticed at the end of file.
+            errors.add(file, line_end + 1, None, f"malformed CSV: {error}")
 
 
 def read_dimension(

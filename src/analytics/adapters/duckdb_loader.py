@@ -34,7 +34,7 @@ class LoadSummary:
 
 
 def _write_csv(path: Path, rows: Iterable[Sequence[object]]) -> int:
-    """Rows as RFC 4180 CSV with every field quoted; None becomes an empty unquoted field."""
+    """Rows as RFC 4180 CSV with every field quoted; None is written as `""`, like ''."""
     count = 0
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
@@ -45,7 +45,8 @@ def _write_csv(path: Path, rows: Iterable[Sequence[object]]) -> int:
 
 
 def _copy_into(connection: Connection, table: Table, path: Path) -> None:
-    """Bulk insert a file written by `_write_csv`: quoted empty text stays text, '' is NULL.
+    """Bulk insert a file written by `_write_csv`: an empty field is NULL, except in text
+    columns (force_not_null), where it is ''.
 
     Only the file path is a parameter; the rest is built from the schema, never from input.
     """

@@ -5,11 +5,16 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    DateTime,
+    Float,
     ForeignKey,
+    Index,
+    Integer,
     MetaData,
     Numeric,
     String,
     Table,
+    Text,
 )
 
 NAMING_CONVENTION = {
@@ -56,4 +61,34 @@ campaign_daily_metrics = Table(
     CheckConstraint("conversions >= 0", name="conversions_not_negative"),
     CheckConstraint("spend >= 0", name="spend_not_negative"),
     CheckConstraint("revenue >= 0", name="revenue_not_negative"),
+)
+
+# Serves all three questions: rows of one campaign, in day order, grouped by day or creator.
+# PostgreSQL only: DuckDB scans with zone maps and gains nothing from ART indexes here.
+Index(
+    "ix_campaign_daily_metrics_campaign_day",
+    campaign_daily_metrics.c.campaign_id,
+    campaign_daily_metrics.c.metric_date,
+    campaign_daily_metrics.c.creator_id,
+).ddl_if(dialect="postgresql")
+# Lets creators be deleted on reload without a scan of the fact table per foreign key check.
+Index("ix_campaign_daily_metrics_creator", campaign_daily_metrics.c.creator_id).ddl_if(
+    dialect="postgresql"
+)
+
+# The load ledger: one row per published dataset; the newest row is what is served.
+dataset_loads = Table(
+    "dataset_loads",
+    metadata,
+    Column("load_id", Integer, primary_key=True, autoincrement=False),
+    Column("dataset_name", String, nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("file_checksums", Text, nullable=False),
+    Column("campaigns", BigInteger, nullable=False),
+    Column("creators", BigInteger, nullable=False),
+    Column("metric_rows", BigInteger, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("loaded_by", String, nullable=False),
 )
