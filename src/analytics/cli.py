@@ -1,18 +1,43 @@
-"""`analytics` command line: serve the API (more commands arrive with later engines)."""
+"""`analytics` command line: serve the API, migrate a database, load a data directory."""
 
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from analytics.adapters import migrations
 from analytics.adapters.csv_dataset import DatasetRefused
+from analytics.adapters.dataset_loader import load_dataset
+from analytics.adapters.engines import SchemaNotReady, create_database_engine, prepare_schema
 from analytics.api.app import create_app
 from analytics.settings import ConfigurationError, load_settings
 
 cli = typer.Typer(help="Campaign analytics service.", no_args_is_help=True, add_completion=False)
+log = logging.getLogger("analytics")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", envvar="DATABASE_URL", help="postgresql+psycopg://… or duckdb:///file"
+    ),
+]
+
+
+def _configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
 
 
 @cli.callback()
@@ -29,29 +54,100 @@ def serve(
     """Serve the HTTP API, configured by the environment (DATA_DIR, DATABASE_URL, ...)."""
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-        )
-        # Validates configuration and data once, in this process, before any worker starts.
+        _configure_logging(settings.log_level)
+        # Checks configuration and publishes DATA_DIR once, here, before any worker starts.
         app = create_app(settings)
     except ConfigurationError as error:
-        typer.echo(f"configuration error: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(f"configuration error: {error}", 2) from None
     except DatasetRefused as error:
-        typer.echo(error.summary(), err=True)
-        raise typer.Exit(1) from None
+        raise _fail(error.summary()) from None
     log_level = settings.log_level.lower()
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
-    else:
-        uvicorn.run(
-            "analytics.api.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-        )
+        return
+    del app  # each worker builds its own; with DATABASE_URL their loads are no-ops
+    uvicorn.run(
+        "analytics.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )
+
+
+@cli.command()
+def migrate(database_url: DatabaseUrl = None, revision: str = "head") -> None:
+    """Create or upgrade the PostgreSQL schema (Alembic) to REVISION."""
+    if not database_url or not database_url.startswith("postgresql"):
+        raise _fail("migrate needs a PostgreSQL --database-url (or DATABASE_URL)", 2)
+    _configure_logging()
+    engine = create_database_engine(database_url)
+    try:
+        migrations.upgrade(engine, revision)
+        typer.echo(f"schema at revision {migrations.current_revision(engine)}")
+    finally:
+        engine.dispose()
+
+
+@cli.command()
+def load(
+    data_dir: Annotated[Path, typer.Argument(help="directory with the CSV files")],
+    database_url: DatabaseUrl = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="dataset name (default: directory name)")
+    ] = None,
+) -> None:
+    """Validate DATA_DIR and publish it atomically as the current dataset."""
+    if not database_url:
+        raise _fail("load needs --database-url (or DATABASE_URL)", 2)
+    if not data_dir.is_dir():
+        raise _fail(f"'{data_dir}' is not a directory", 2)
+    _configure_logging()
+    engine = create_database_engine(database_url)
+    try:
+        prepare_schema(engine)
+        with _progress() as progress:
+            result = load_dataset(
+                engine, data_dir, dataset_name=dataset or data_dir.resolve().name, progress=progress
+            )
+    except SchemaNotReady as error:
+        raise _fail(str(error), 2) from None
+    except DatasetRefused as error:
+        raise _fail(error.summary()) from None
+    finally:
+        engine.dispose()
+    if not result.loaded:
+        typer.echo(f"'{result.dataset_name}' is already loaded with these files: nothing to do")
+        return
+    rate = result.metric_rows / result.seconds if result.seconds else 0
+    typer.echo(
+        f"published '{result.dataset_name}': {result.campaigns} campaigns, {result.creators} "
+        f"creators, {result.metric_rows} metric rows in {result.seconds:.1f} s ({rate:,.0f} rows/s)"
+    )
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int], None]]:
+    """A Rich progress line with rows/s on a terminal; periodic log lines otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda rows: log.info("validated and copied %s metric rows", f"{rows:,}")
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.completed:,.0f} metric rows"),
+        TextColumn("{task.fields[rate]} rows/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task("load", total=None, rate="-")
+
+        def advance(rows: int) -> None:
+            bar.update(task, completed=rows)
+            speed = bar.tasks[task].speed
+            bar.update(task, rate=f"{speed:,.0f}" if speed else "-")
+
+        yield advance
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typing import Self
 from pydantic import AnyHttpUrl, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SUPPORTED_DATABASE_SCHEMES = ("duckdb://",)
+SUPPORTED_DATABASE_SCHEMES = ("duckdb:///", "postgresql+psycopg://", "postgresql://")
 
 
 class ConfigurationError(Exception):
@@ -52,6 +52,8 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(SUPPORTED_DATABASE_SCHEMES):
             supported = ", ".join(f"{scheme}…" for scheme in SUPPORTED_DATABASE_SCHEMES)
             raise ValueError(f"unsupported database URL (supported: {supported})")
+        if value is not None and value.startswith("postgresql://"):
+            return "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
     @model_validator(mode="after")
@@ -61,13 +63,14 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def dataset(self) -> str:
-        """DATASET_NAME, else the last path segment of DATA_DIR (`data/visible` → `visible`)."""
+    def dataset(self) -> str | None:
+        """DATASET_NAME, else the last path segment of DATA_DIR (`data/visible` → `visible`);
+        None when neither is set (the database's ledger then names the dataset)."""
         if self.dataset_name:
             return self.dataset_name
         if self.data_dir is not None:
             return self.data_dir.resolve().name
-        return "default"
+        return None
 
 
 def load_settings() -> Settings:

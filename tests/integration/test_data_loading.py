@@ -19,10 +19,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from analytics.adapters import duckdb_loader
+from analytics.adapters import dataset_loader
 from analytics.adapters.csv_dataset import DatasetRefused, RowError
-from analytics.adapters.duckdb_loader import load_data_dir
-from analytics.adapters.engines import create_embedded_engine
+from analytics.adapters.dataset_loader import LoadResult, load_dataset
+from analytics.adapters.engines import (
+    create_database_engine,
+    embedded_database_url,
+    prepare_schema,
+)
 from tests.conftest import CONTRACT_VARIABLES
 from tests.support import METRIC_HEADER
 
@@ -66,6 +70,21 @@ def write_dir(
         if content is not None:
             (path / name).write_bytes(content)
     return path
+
+
+def load_data_dir(engine: Engine, path: Path) -> LoadResult:
+    prepare_schema(engine)
+    return load_dataset(engine, path, dataset_name=path.name)
+
+
+def create_embedded_engine(path: Path) -> Engine:
+    engine = create_database_engine(embedded_database_url())
+    try:
+        load_data_dir(engine, path)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def refusal(path: Path) -> DatasetRefused:
@@ -449,10 +468,11 @@ def bad_dir(path: Path) -> Path:
     )
 
 
-def test_refused_directory_creates_no_table(tmp_path: Path, engine: Engine) -> None:
+def test_refused_directory_writes_no_row(tmp_path: Path, engine: Engine) -> None:
     with pytest.raises(DatasetRefused):
         load_data_dir(engine, bad_dir(tmp_path / "bad"))
-    assert inspect(engine).get_table_names() == []
+    for table in inspect(engine).get_table_names():
+        assert table_rows(engine, table) == [], table
 
 
 def test_refused_directory_leaves_the_loaded_data_whole(tmp_path: Path, engine: Engine) -> None:
@@ -470,17 +490,21 @@ def test_refused_directory_leaves_the_loaded_data_whole(tmp_path: Path, engine: 
 def test_database_failure_while_loading_rolls_back_every_table(
     tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    copy_into = duckdb_loader._copy_into
+    load_data_dir(engine, write_dir(tmp_path / "good"))
+    before = {table: table_rows(engine, table) for table in inspect(engine).get_table_names()}
+    copy_rows = dataset_loader._copy_duckdb
 
-    def failing_on_metrics(connection, table, path):  # type: ignore[no-untyped-def]
+    def failing_on_metrics(connection, table, rows):  # type: ignore[no-untyped-def]
         if table.name == "campaign_daily_metrics":
             raise RuntimeError("disk full")
-        copy_into(connection, table, path)
+        return copy_rows(connection, table, rows)
 
-    monkeypatch.setattr(duckdb_loader, "_copy_into", failing_on_metrics)
+    monkeypatch.setattr(dataset_loader, "_copy_duckdb", failing_on_metrics)
+    changed = write_dir(tmp_path / "changed", campaigns=CAMPAIGNS_TEXT + "cmp-3,Three\n")
     with pytest.raises(RuntimeError, match="disk full"):
-        load_data_dir(engine, write_dir(tmp_path))
-    assert inspect(engine).get_table_names() == []
+        load_data_dir(engine, changed)
+    after = {table: table_rows(engine, table) for table in before}
+    assert after == before
 
 
 # --- start-up refuses a bad data directory -------------------------------------------------

@@ -53,6 +53,7 @@ class FakeRepository:
     creators: dict[str, list[CreatorStats]] = field(default_factory=dict)
     days: dict[str, list[DailyMetrics]] = field(default_factory=dict)
     available: bool = True
+    dataset_name: str | None = None
     calls: list[tuple[str, dict[str, object]]] = field(default_factory=list)
 
     async def find_campaign(self, *, campaign_id: str) -> Campaign | None:
@@ -74,6 +75,9 @@ class FakeRepository:
 
     async def is_available(self) -> bool:
         return self.available
+
+    async def current_dataset(self) -> str | None:
+        return self.dataset_name
 
 
 @dataclass

@@ -1,30 +1,56 @@
-"""SQLAlchemy engines for the supported databases."""
+"""SQLAlchemy engines for the supported databases, and getting their schema ready."""
 
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 from sqlalchemy import Engine, create_engine
 
-from analytics.adapters.duckdb_loader import load_data_dir
+from analytics.adapters import migrations, schema
+
+POSTGRES_STATEMENT_TIMEOUT_MS = 10_000
 
 
-def create_embedded_engine(data_dir: Path, *, pool_size: int = 8) -> Engine:
-    """A private in-memory DuckDB database holding `data_dir`, validated and loaded whole.
+class SchemaNotReady(Exception):
+    """The database's schema is not at the migrations' head."""
 
-    Every pooled connection opens the same named in-memory database. Raises
-    `DatasetRefused` for a directory that breaks the contract.
+
+def embedded_database_url() -> str:
+    """A private in-memory DuckDB database; every pooled connection opens the same one."""
+    return f"duckdb:///:memory:analytics-{uuid.uuid4().hex}"
+
+
+def create_database_engine(url: str, *, pool_size: int = 8) -> Engine:
+    """An engine with pooling suited to the engine kind.
+
+    PostgreSQL: pre-ping (a dead connection is replaced, not returned), short connect and
+    pool timeouts so that a database outage answers 503 quickly, and a statement timeout.
     """
-    engine = create_engine(
-        f"duckdb:///:memory:analytics-{uuid.uuid4().hex}",
-        pool_size=pool_size,
-        max_overflow=0,
-        pool_timeout=10,
-    )
-    try:
-        load_data_dir(engine, data_dir)
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
+    if url.startswith("postgresql"):
+        return create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            pool_timeout=5,
+            pool_recycle=1800,
+            connect_args={
+                "connect_timeout": 3,
+                "options": f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS}",
+                "application_name": "campaign-analytics",
+            },
+        )
+    return create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=10)
+
+
+def prepare_schema(engine: Engine) -> None:
+    """DuckDB: create the tables if missing. PostgreSQL: require the migrations' head."""
+    if engine.dialect.name != "postgresql":
+        schema.metadata.create_all(engine)
+        return
+    current, head = migrations.current_revision(engine), migrations.head_revision()
+    if current != head:
+        raise SchemaNotReady(
+            f"database schema is at revision {current or 'none'}, not {head}: "
+            "run `analytics migrate` first"
+        )

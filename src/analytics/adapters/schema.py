@@ -7,7 +7,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
-    ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -49,8 +49,8 @@ campaign_daily_metrics = Table(
     "campaign_daily_metrics",
     metadata,
     Column("metric_date", Date, nullable=False),
-    Column("campaign_id", Identifier, ForeignKey("campaigns.campaign_id"), nullable=False),
-    Column("creator_id", Identifier, ForeignKey("creators.creator_id"), nullable=False),
+    Column("campaign_id", Identifier, nullable=False),
+    Column("creator_id", Identifier, nullable=False),
     Column("impressions", BigInteger, nullable=False),
     Column("clicks", BigInteger, nullable=False),
     Column("conversions", BigInteger, nullable=False),
@@ -61,6 +61,10 @@ campaign_daily_metrics = Table(
     CheckConstraint("conversions >= 0", name="conversions_not_negative"),
     CheckConstraint("spend >= 0", name="spend_not_negative"),
     CheckConstraint("revenue >= 0", name="revenue_not_negative"),
+    # PostgreSQL only: DuckDB cannot delete a referenced key and insert it again in one
+    # transaction, which every reload does; the loader checks every id there instead.
+    ForeignKeyConstraint(["campaign_id"], ["campaigns.campaign_id"]).ddl_if(dialect="postgresql"),
+    ForeignKeyConstraint(["creator_id"], ["creators.creator_id"]).ddl_if(dialect="postgresql"),
 )
 
 # Serves all three questions: rows of one campaign, in day order, grouped by day or creator.

@@ -98,6 +98,13 @@ class SqlAlchemyMetricsRepository:
             return False
         return True
 
+    async def current_dataset(self) -> str | None:
+        try:
+            row = await self._one("current_dataset", {})
+        except RepositoryUnavailable:
+            return None
+        return None if row is None else row.dataset_name
+
     async def _one(self, name: str, parameters: Mapping[str, Any]) -> Row[Any] | None:
         return await self._run(lambda c: c.execute(query(name), parameters).one_or_none())
 

@@ -8,6 +8,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 import analytics
 from analytics.adapters.benchmark_gateways import (
@@ -18,7 +20,13 @@ from analytics.adapters.benchmark_gateways import (
     read_fixture_file,
 )
 from analytics.adapters.csv_dataset import DatasetRefused
-from analytics.adapters.engines import create_embedded_engine
+from analytics.adapters.dataset_loader import load_dataset
+from analytics.adapters.engines import (
+    SchemaNotReady,
+    create_database_engine,
+    embedded_database_url,
+    prepare_schema,
+)
 from analytics.adapters.sql_repository import SqlAlchemyMetricsRepository
 from analytics.api.errors import install_error_handlers
 from analytics.api.routes import Services, router
@@ -35,8 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is None:
         return _create_app_from_environment()
     fixture = _read_fixture(settings)
-    assert settings.data_dir is not None  # guaranteed by Settings until other engines exist
-    engine = create_embedded_engine(settings.data_dir)
+    engine = _database(settings)
     repository = SqlAlchemyMetricsRepository(engine)
 
     @asynccontextmanager
@@ -56,6 +63,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     return app
+
+
+def _database(settings: Settings) -> Engine:
+    """The engine, its schema checked, and DATA_DIR published through the loader if set."""
+    engine = create_database_engine(settings.database_url or embedded_database_url())
+    try:
+        prepare_schema(engine)
+        if settings.data_dir is not None:
+            name = settings.dataset or settings.data_dir.name
+            load_dataset(engine, settings.data_dir, dataset_name=name)
+    except SchemaNotReady as error:
+        engine.dispose()
+        raise ConfigurationError(f"DATABASE_URL: {error}") from None
+    except OperationalError as error:
+        engine.dispose()
+        log.debug("database connection failed", exc_info=error)
+        raise ConfigurationError("DATABASE_URL: the database cannot be reached") from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def _create_app_from_environment() -> FastAPI:

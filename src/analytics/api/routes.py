@@ -24,7 +24,7 @@ class Services:
 
     repository: CampaignMetricsRepository
     gateway: BenchmarkGateway
-    dataset: str
+    dataset: str | None  # None: as the database's load ledger says
 
 
 def _services(request: Request) -> Services:

@@ -36,6 +36,10 @@ class CampaignMetricsRepository(Protocol):
 
     async def is_available(self) -> bool: ...
 
+    async def current_dataset(self) -> str | None:
+        """Name of the dataset being served (newest load), None before any load."""
+        ...
+
 
 class BenchmarkGateway(Protocol):
     """Source of per-campaign anomaly thresholds."""

@@ -1,0 +1,204 @@
+"""Publishes a data directory into a database (DuckDB or PostgreSQL), all or nothing.
+
+One transaction: the previous dataset's rows are deleted, the new ones bulk-copied while
+they are validated, and the load is recorded in the ledger. Readers keep seeing the previous
+dataset until the commit (MVCC on both engines); any refusal or failure rolls back. A
+directory whose files match the newest ledger entry is not loaded again.
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import hashlib
+import json
+import logging
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
+
+from analytics.adapters import schema
+from analytics.adapters.csv_dataset import (
+    CAMPAIGNS_FILE,
+    CREATORS_FILE,
+    METRICS_FILE,
+    ErrorLog,
+    MetricsValidator,
+    read_dimension,
+)
+from analytics.adapters.sql_queries import query
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+PROGRESS_EVERY = 100_000
+LOAD_LOCK_KEY = 7_236_001  # pg_advisory_xact_lock key: one loader at a time per database
+DATA_FILES = (CAMPAIGNS_FILE, CREATORS_FILE, METRICS_FILE)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    dataset_name: str
+    loaded: bool  # False: the same files were already the current dataset
+    campaigns: int
+    creators: int
+    metric_rows: int
+    seconds: float
+
+
+def file_checksums(data_dir: Path) -> dict[str, str]:
+    """sha256 of each data file that exists (a missing one is reported by validation)."""
+    checksums = {}
+    for name in DATA_FILES:
+        path = data_dir / name
+        if path.is_file():
+            digest = hashlib.sha256()
+            with path.open("rb") as data:
+                while chunk := data.read(1 << 20):
+                    digest.update(chunk)
+            checksums[name] = digest.hexdigest()
+    return checksums
+
+
+def _counted(
+    rows: Iterable[Sequence[object]], progress: Progress | None
+) -> Iterator[Sequence[object]]:
+    count = 0
+    for count, row in enumerate(rows, start=1):
+        if progress is not None and count % PROGRESS_EVERY == 0:
+            progress(count)
+        yield row
+    if progress is not None:
+        progress(count)
+
+
+def _copy_postgres(connection: Connection, table: Table, rows: Iterable[Sequence[object]]) -> int:
+    """COPY FROM STDIN on the transaction's own psycopg connection, streaming."""
+    columns = ", ".join(column.name for column in table.columns)
+    count = 0
+    driver = connection.connection.driver_connection
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
+def _copy_duckdb(connection: Connection, table: Table, rows: Iterable[Sequence[object]]) -> int:
+    """Stage the rows as canonical CSV (every field quoted), then let DuckDB read it typed."""
+    with tempfile.TemporaryDirectory(prefix="analytics-load-") as scratch:
+        staged = Path(scratch) / f"{table.name}.csv"
+        count = 0
+        with staged.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+            for row in rows:
+                writer.writerow(row)
+                count += 1
+        types = ", ".join(
+            f"'{column.name}': '{column.type.compile(dialect=connection.dialect)}'"
+            for column in table.columns
+        )
+        text_columns = ", ".join(
+            f"'{column.name}'" for column in table.columns if column.type.python_type is str
+        )
+        # Only the path is data, bound as a parameter; the rest comes from the schema.
+        statement = text(
+            f"INSERT INTO {table.name} SELECT * FROM read_csv(:path, header = false, "  # noqa: S608
+            f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', new_line = '\\n', "
+            f"nullstr = '', force_not_null = [{text_columns}], columns = {{{types}}})"
+        )
+        connection.execute(statement, {"path": str(staged)})
+    return count
+
+
+def _bulk_copy(
+    connection: Connection,
+) -> Callable[[Connection, Table, Iterable[Sequence[object]]], int]:
+    return _copy_postgres if connection.dialect.name == "postgresql" else _copy_duckdb
+
+
+def _loaded_by() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no passwd entry in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def load_dataset(
+    engine: Engine,
+    data_dir: Path,
+    *,
+    dataset_name: str,
+    progress: Progress | None = None,
+) -> LoadResult:
+    """Validate `data_dir` and publish it as the current dataset of `engine`.
+
+    Raises `DatasetRefused` (nothing changed) when any file breaks the contract.
+    """
+    started_at, started = datetime.now(UTC), time.perf_counter()
+    checksums = file_checksums(data_dir)
+    checksum = hashlib.sha256(json.dumps(checksums, sort_keys=True).encode()).hexdigest()
+    errors = ErrorLog()
+    campaigns = read_dimension(data_dir / CAMPAIGNS_FILE, "campaign_id", "campaign_name", errors)
+    creators = read_dimension(data_dir / CREATORS_FILE, "creator_id", "creator_name", errors)
+    validator = MetricsValidator(campaigns, creators, errors)
+    metrics = _counted(validator.rows(data_dir / METRICS_FILE), progress)
+    if campaigns is None or creators is None or errors.count:
+        for _ in metrics:  # report every error of the directory, write nothing
+            pass
+        errors.raise_if_any(str(data_dir))
+    assert campaigns is not None  # an unreadable file is an error, raised above
+    assert creators is not None
+
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
+        current = connection.execute(query("current_dataset")).one_or_none()
+        if current is not None and (current.checksum, current.dataset_name) == (
+            checksum,
+            dataset_name,
+        ):
+            log.info(
+                "%s is already the current dataset '%s': nothing to do", data_dir, dataset_name
+            )
+            return LoadResult(dataset_name, False, len(campaigns), len(creators), 0, 0.0)
+        for table in (schema.campaign_daily_metrics, schema.creators, schema.campaigns):
+            connection.execute(delete(table))
+        copy = _bulk_copy(connection)
+        copy(connection, schema.campaigns, campaigns.items())
+        copy(connection, schema.creators, creators.items())
+        metric_rows = copy(connection, schema.campaign_daily_metrics, metrics)
+        errors.raise_if_any(str(data_dir))  # rolls the transaction back
+        seconds = round(time.perf_counter() - started, 3)
+        next_id = connection.execute(
+            select(func.coalesce(func.max(schema.dataset_loads.c.load_id), 0) + 1)
+        ).scalar_one()
+        connection.execute(
+            insert(schema.dataset_loads).values(
+                load_id=next_id,
+                dataset_name=dataset_name,
+                checksum=checksum,
+                file_checksums=json.dumps(checksums, sort_keys=True),
+                campaigns=len(campaigns),
+                creators=len(creators),
+                metric_rows=metric_rows,
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                seconds=seconds,
+                loaded_by=_loaded_by(),
+            )
+        )
+    result = LoadResult(dataset_name, True, len(campaigns), len(creators), metric_rows, seconds)
+    log.info("published %s as '%s': %s", data_dir, dataset_name, result)
+    return result
