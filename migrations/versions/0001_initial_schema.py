@@ -41,14 +41,18 @@ def upgrade() -> None:
         sa.Column("spend", MONEY, nullable=False),
         sa.Column("revenue", MONEY, nullable=True),
         sa.CheckConstraint(
-            "impressions >= 0", name="ck_campaign_daily_metrics_impressions_not_negative"
+            "impressions >= 0", name=op.f("ck_campaign_daily_metrics_impressions_not_negative")
         ),
-        sa.CheckConstraint("clicks >= 0", name="ck_campaign_daily_metrics_clicks_not_negative"),
         sa.CheckConstraint(
-            "conversions >= 0", name="ck_campaign_daily_metrics_conversions_not_negative"
+            "clicks >= 0", name=op.f("ck_campaign_daily_metrics_clicks_not_negative")
         ),
-        sa.CheckConstraint("spend >= 0", name="ck_campaign_daily_metrics_spend_not_negative"),
-        sa.CheckConstraint("revenue >= 0", name="ck_campaign_daily_metrics_revenue_not_negative"),
+        sa.CheckConstraint(
+            "conversions >= 0", name=op.f("ck_campaign_daily_metrics_conversions_not_negative")
+        ),
+        sa.CheckConstraint("spend >= 0", name=op.f("ck_campaign_daily_metrics_spend_not_negative")),
+        sa.CheckConstraint(
+            "revenue >= 0", name=op.f("ck_campaign_daily_metrics_revenue_not_negative")
+        ),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
             ["campaigns.campaign_id"],
@@ -65,9 +69,7 @@ def upgrade() -> None:
         "campaign_daily_metrics",
         ["campaign_id", "metric_date", "creator_id"],
     )
-    op.create_index(
-        "ix_campaign_daily_metrics_creator", "campaign_daily_metrics", ["creator_id"]
-    )
+    op.create_index("ix_campaign_daily_metrics_creator", "campaign_daily_metrics", ["creator_id"])
     op.create_table(
         "dataset_loads",
         sa.Column("load_id", sa.Integer(), autoincrement=False, nullable=False),

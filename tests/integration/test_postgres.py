@@ -1,0 +1,151 @@
+"""PostgreSQL specifics: migrations, and the loader's atomic, idempotent publish."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, inspect, text
+
+from analytics.adapters import migrations
+from analytics.adapters.csv_dataset import DatasetRefused
+from analytics.adapters.dataset_loader import load_dataset
+from tests.conftest import new_postgres_database
+from tests.support import VISIBLE_DATA, DataDir
+
+TABLES = {"campaigns", "creators", "campaign_daily_metrics", "dataset_loads"}
+
+
+@pytest.fixture
+def empty_database() -> Iterator[str]:
+    url, drop = new_postgres_database("analytics_stairway")
+    yield url
+    drop()
+
+
+@pytest.fixture
+def migrated(empty_database: str) -> Iterator[Engine]:
+    engine = create_engine(empty_database)
+    migrations.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _metrics_total(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as connection:
+        return tuple(
+            connection.execute(
+                text("SELECT count(*), COALESCE(SUM(clicks), 0) FROM campaign_daily_metrics")
+            ).one()
+        )
+
+
+def _small_dataset(clicks: int, rows: int = 50) -> DataDir:
+    return DataDir(
+        campaigns=[("cmp-1", "One")],
+        creators=[("crt-1", "Ann")],
+        metrics=[("2026-01-01", "cmp-1", "crt-1", 100, clicks, 1, "1.00", None)] * rows,
+    )
+
+
+def test_stairway_upgrade_downgrade_upgrade_every_revision(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    try:
+        previous = "base"
+        for revision in migrations.revisions():
+            migrations.upgrade(engine, revision)
+            migrations.downgrade(engine, previous)
+            migrations.upgrade(engine, revision)
+            assert migrations.current_revision(engine) == revision
+            previous = revision
+        assert TABLES <= set(inspect(engine).get_table_names())
+        migrations.downgrade(engine, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_schema_refuses_negative_money_and_unknown_ids(migrated: Engine) -> None:
+    with pytest.raises(Exception, match="spend_not_negative"), migrated.begin() as connection:
+        connection.execute(text("INSERT INTO campaigns VALUES ('c', 'C')"))
+        connection.execute(text("INSERT INTO creators VALUES ('k', 'K')"))
+        connection.execute(
+            text("INSERT INTO campaign_daily_metrics VALUES ('2026-01-01','c','k',1,1,1,-1,NULL)")
+        )
+    with (
+        pytest.raises(Exception, match="fk_campaign_daily_metrics"),
+        migrated.begin() as connection,
+    ):
+        connection.execute(
+            text("INSERT INTO campaign_daily_metrics VALUES ('2026-01-01','x','y',1,1,1,1,NULL)")
+        )
+
+
+def test_loading_the_same_files_again_does_nothing(migrated: Engine, tmp_path: Path) -> None:
+    first = load_dataset(migrated, VISIBLE_DATA, dataset_name="visible")
+    again = load_dataset(migrated, VISIBLE_DATA, dataset_name="visible")
+    assert (first.loaded, again.loaded) == (True, False)
+    with migrated.connect() as connection:
+        ledger = connection.execute(
+            text("SELECT dataset_name, metric_rows, campaigns, creators FROM dataset_loads")
+        ).all()
+    assert [tuple(row) for row in ledger] == [("visible", 23, 6, 6)]
+
+
+def test_refused_load_leaves_the_previous_dataset_served(migrated: Engine, tmp_path: Path) -> None:
+    load_dataset(migrated, _small_dataset(clicks=5).write(tmp_path / "good"), dataset_name="good")
+    bad = _small_dataset(clicks=7)
+    bad.metrics.append(("2026-01-02", "cmp-404", "crt-1", 1, 1, 1, "1.00", None))
+    with pytest.raises(DatasetRefused, match="unknown id 'cmp-404'"):
+        load_dataset(migrated, bad.write(tmp_path / "bad"), dataset_name="bad")
+    assert _metrics_total(migrated) == (50, 250)
+
+
+def test_readers_see_the_old_or_the_new_dataset_never_a_mix(
+    migrated: Engine, tmp_path: Path
+) -> None:
+    old = _small_dataset(clicks=1, rows=20_000).write(tmp_path / "old")
+    new = _small_dataset(clicks=3, rows=30_000).write(tmp_path / "new")
+    load_dataset(migrated, old, dataset_name="old")
+    seen: set[tuple[int, int]] = set()
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            seen.add(_metrics_total(migrated))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        load_dataset(migrated, new, dataset_name="new")
+    finally:
+        done.set()
+        reader.join()
+    seen.add(_metrics_total(migrated))
+    assert seen <= {(20_000, 20_000), (30_000, 90_000)}
+    assert (30_000, 90_000) in seen
+
+
+def test_cli_migrates_loads_and_reports_a_no_op(empty_database: str) -> None:
+    env = {**os.environ, "DATABASE_URL": empty_database}
+    env.pop("DATA_DIR", None)
+
+    def analytics(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "analytics", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+    refused = analytics("load", str(VISIBLE_DATA))
+    assert refused.returncode == 2
+    assert "analytics migrate" in refused.stderr
+    assert analytics("migrate").returncode == 0
+    loaded = analytics("load", str(VISIBLE_DATA), "--dataset", "sample")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "published 'sample': 6 campaigns, 6 creators, 23 metric rows" in loaded.stdout
+    again = analytics("load", str(VISIBLE_DATA), "--dataset", "sample")
+    assert "nothing to do" in again.stdout
+    assert "Traceback" not in loaded.stderr + again.stderr
