@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from analytics.adapters import migrations
 from analytics.adapters.csv_dataset import DatasetRefused
 from analytics.adapters.dataset_loader import load_dataset
+from analytics.api.app import create_app
+from analytics.settings import Settings
 from tests.conftest import new_postgres_database
+from tests.integration.tcp_proxy import TcpProxy
 from tests.support import VISIBLE_DATA, DataDir
 
 TABLES = {"campaigns", "creators", "campaign_daily_metrics", "dataset_loads"}
@@ -154,3 +161,68 @@ def test_cli_migrates_loads_and_reports_a_no_op(empty_database: str) -> None:
     again = analytics("load", str(VISIBLE_DATA), "--dataset", "sample")
     assert "nothing to do" in again.stdout
     assert "Traceback" not in loaded.stderr + again.stderr
+
+
+def test_database_outage_gives_503_and_degraded_health_then_recovers(
+    migrated: Engine, empty_database: str
+) -> None:
+    load_dataset(migrated, VISIBLE_DATA, dataset_name="visible")
+    target = make_url(empty_database)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    proxy.start()
+    url = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    settings = Settings(database_url=url, benchmark_fixtures_file=VISIBLE_DATA / "benchmarks.json")
+    try:
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            assert client.get("/health").json()["dataset"] == "visible"
+            proxy.stop()
+            down = client.get("/health")
+            assert down.status_code == 200
+            assert down.json() == {
+                "status": "degraded",
+                "database": "error",
+                "benchmark_service": "fixture",
+                "dataset": "unknown",
+            }
+            failed = client.get("/campaigns/cmp-001/performance")
+            assert (failed.status_code, failed.json()) == (
+                503,
+                {"detail": "the metrics store is unavailable"},
+            )
+            proxy.start()
+            assert client.get("/health").json()["status"] == "ok"
+            assert client.get("/campaigns/cmp-001/performance").status_code == 200
+    finally:
+        proxy.stop()
+
+
+def test_killed_load_leaves_the_previous_dataset_served(
+    migrated: Engine, empty_database: str, tmp_path: Path
+) -> None:
+    load_dataset(migrated, _small_dataset(clicks=5).write(tmp_path / "old"), dataset_name="old")
+    big = _small_dataset(clicks=9, rows=400_000).write(tmp_path / "big")
+    env = {**os.environ, "DATABASE_URL": empty_database}
+    loader = subprocess.Popen(
+        [sys.executable, "-m", "analytics", "load", str(big)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    copying = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY campaign_daily_metrics%'"
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and loader.poll() is None:
+            with migrated.connect() as connection:
+                if connection.execute(copying).scalar_one():
+                    break
+            time.sleep(0.05)
+        assert loader.poll() is None, "the load finished before it could be killed"
+        loader.send_signal(signal.SIGKILL)
+    finally:
+        loader.wait(timeout=30)
+    assert _metrics_total(migrated) == (50, 250)
+    with migrated.connect() as connection:
+        names = connection.execute(text("SELECT dataset_name FROM dataset_loads")).scalars().all()
+    assert names == ["old"]
