@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from analytics.adapters import migrations
 from analytics.adapters.csv_dataset import DatasetRefused
@@ -20,7 +21,12 @@ from analytics.adapters.engines import SchemaNotReady, create_database_engine, p
 from analytics.api.app import create_app
 from analytics.settings import ConfigurationError, load_settings
 
-cli = typer.Typer(help="Campaign analytics service.", no_args_is_help=True, add_completion=False)
+cli = typer.Typer(
+    help="Campaign analytics service.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 log = logging.getLogger("analytics")
 
 DatabaseUrl = Annotated[
@@ -115,6 +121,10 @@ def load(
         raise _fail(str(error), 2) from None
     except DatasetRefused as error:
         raise _fail(error.summary()) from None
+    except SQLAlchemyError as error:
+        log.debug("load failed", exc_info=error)
+        first_line = str(getattr(error, "orig", error)).splitlines()[0]
+        raise _fail(f"load failed, nothing changed: database error: {first_line}") from None
     finally:
         engine.dispose()
     if not result.loaded:

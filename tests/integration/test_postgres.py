@@ -209,7 +209,7 @@ def test_killed_load_leaves_the_previous_dataset_served(
         stderr=subprocess.DEVNULL,
     )
     copying = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY campaign_daily_metrics%'"
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY %campaign_daily_metrics%'"
     )
     try:
         deadline = time.monotonic() + 30

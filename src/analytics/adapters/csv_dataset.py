@@ -33,11 +33,17 @@ MAX_REPORTED_ERRORS = 20
 MAX_COUNT = 2**63 - 1
 MAX_MONEY_INTEGER_DIGITS = 16  # NUMERIC(18, 2)
 
-MetricRow = tuple[str, str, str, str, str, str, str, str | None]
 
 _COUNT = re.compile(r"[0-9]+")
 _MONEY = re.compile(r"([0-9]*)(?:\.([0-9]*))?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The common case in one match: three counts that surely fit BIGINT (<= 18 digits), spend,
+# and revenue or nothing. A field holding a comma adds a comma and cannot match.
+_FAST_COUNT = r"[0-9]{1,18}"
+_FAST_MONEY = r"(?:[0-9]{1,16}(?:\.[0-9]{0,2})?|\.[0-9]{1,2})"
+_VALID_MEASURES = re.compile(
+    rf"{_FAST_COUNT},{_FAST_COUNT},{_FAST_COUNT},{_FAST_MONEY},{_FAST_MONEY}?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +156,7 @@ def read_rows(
                 errors.unreadable.add(file)
                 return
             width, line_end = len(header), reader.line_num
+            as_is = positions == list(range(width))  # the usual layout: no reordering needed
             for record in reader:
                 line, line_end = line_end + 1, reader.line_num
                 if not record:
@@ -158,7 +165,7 @@ def read_rows(
                     reason = f"expected {width} fields as in the header, found {len(record)}"
                     errors.add(file, line, None, reason)
                     continue
-                yield line, [record[position] for position in positions]
+                yield line, record if as_is else [record[position] for position in positions]
         except csv.Error as error:
             # At the record's first line: an unclosed quote is only noticed at the end of file.
             errors.add(file, line_end + 1, None, f"malformed CSV: {error}")
@@ -231,25 +238,29 @@ class MetricsValidator:
         self._errors = errors
         self._good_dates: set[str] = set()
 
-    def rows(self, path: Path) -> Iterator[MetricRow]:
-        """The valid rows of a metrics file, revenue None when unknown; errors are logged."""
+    def rows(self, path: Path) -> Iterator[list[str]]:
+        """The valid rows of a metrics file in METRIC_COLUMNS order, revenue '' when unknown;
+        errors are logged. Rows are checked by one pattern first; only a row that fails it
+        is examined field by field to say what is wrong."""
+        campaigns, creators, good_dates = self._campaigns, self._creators, self._good_dates
         for line, fields in read_rows(path, METRIC_COLUMNS, self._errors):
+            date, campaign, creator, impressions, clicks, conversions, spend, revenue = fields
+            if (
+                date in good_dates
+                and (campaigns is None or campaign in campaigns)
+                and (creators is None or creator in creators)
+                and _VALID_MEASURES.fullmatch(
+                    f"{impressions},{clicks},{conversions},{spend},{revenue}"
+                )
+            ):
+                yield fields
+                continue
             problems = self._problems(fields)
             if problems:
                 for column, reason in problems:
                     self._errors.add(path.name, line, column, reason)
                 continue
-            date, campaign, creator, impressions, clicks, conversions, spend, revenue = fields
-            yield (
-                date,
-                campaign,
-                creator,
-                impressions,
-                clicks,
-                conversions,
-                spend,
-                revenue or None,
-            )
+            yield fields
 
     def _problems(self, fields: list[str]) -> list[tuple[str, str]]:
         date, campaign, creator, impressions, clicks, conversions, spend, revenue = fields

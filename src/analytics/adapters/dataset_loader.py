@@ -1,9 +1,10 @@
 """Publishes a data directory into a database (DuckDB or PostgreSQL), all or nothing.
 
-One transaction: the previous dataset's rows are deleted, the new ones bulk-copied while
-they are validated, and the load is recorded in the ledger. Readers keep seeing the previous
-dataset until the commit (MVCC on both engines); any refusal or failure rolls back. A
-directory whose files match the newest ledger entry is not loaded again.
+One transaction: the new rows are bulk-copied while they are validated, they replace the
+previous dataset (PostgreSQL: fresh tables swapped in by rename; DuckDB: rows replaced in
+place), and the load is recorded in the ledger. Readers see the previous dataset until the
+commit; any refusal or failure rolls back. A directory whose files match the newest ledger
+entry under the same name is not loaded again.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
 
-from analytics.adapters import schema
+from analytics.adapters import postgres_publish, schema
 from analytics.adapters.csv_dataset import (
     CAMPAIGNS_FILE,
     CREATORS_FILE,
@@ -40,6 +41,7 @@ Progress = Callable[[int], None]
 PROGRESS_EVERY = 100_000
 LOAD_LOCK_KEY = 7_236_001  # pg_advisory_xact_lock key: one loader at a time per database
 DATA_FILES = (CAMPAIGNS_FILE, CREATORS_FILE, METRICS_FILE)
+PUBLISHED_TABLES = (schema.campaigns, schema.creators, schema.campaign_daily_metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,21 +80,6 @@ def _counted(
         progress(count)
 
 
-def _copy_postgres(connection: Connection, table: Table, rows: Iterable[Sequence[object]]) -> int:
-    """COPY FROM STDIN on the transaction's own psycopg connection, streaming."""
-    columns = ", ".join(column.name for column in table.columns)
-    count = 0
-    driver = connection.connection.driver_connection
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    return count
-
-
 def _copy_duckdb(connection: Connection, table: Table, rows: Iterable[Sequence[object]]) -> int:
     """Stage the rows as canonical CSV (every field quoted), then let DuckDB read it typed."""
     with tempfile.TemporaryDirectory(prefix="analytics-load-") as scratch:
@@ -120,10 +107,39 @@ def _copy_duckdb(connection: Connection, table: Table, rows: Iterable[Sequence[o
     return count
 
 
-def _bulk_copy(
+def _publish_postgres(
     connection: Connection,
-) -> Callable[[Connection, Table, Iterable[Sequence[object]]], int]:
-    return _copy_postgres if connection.dialect.name == "postgresql" else _copy_duckdb
+    campaigns: dict[str, str],
+    creators: dict[str, str],
+    metrics: Iterable[Sequence[object]],
+) -> int:
+    """Copy into fresh `__next` tables, then swap them in (see postgres_publish)."""
+    names = [table.name for table in PUBLISHED_TABLES]
+    postgres_publish.create_next_tables(connection, names)
+    for table, rows in zip(
+        PUBLISHED_TABLES, (campaigns.items(), creators.items(), metrics), strict=True
+    ):
+        columns = [column.name for column in table.columns]
+        text_columns = [c.name for c in table.columns if c.type.python_type is str]
+        count = postgres_publish.copy_rows(
+            connection, table.name + postgres_publish.NEXT, columns, text_columns, rows
+        )
+    postgres_publish.swap_in_next_tables(connection, names)
+    return count
+
+
+def _publish_duckdb(
+    connection: Connection,
+    campaigns: dict[str, str],
+    creators: dict[str, str],
+    metrics: Iterable[Sequence[object]],
+) -> int:
+    """Replace every row in place: DuckDB's MVCC keeps readers on the previous rows."""
+    for table in reversed(PUBLISHED_TABLES):
+        connection.execute(delete(table))
+    _copy_duckdb(connection, schema.campaigns, campaigns.items())
+    _copy_duckdb(connection, schema.creators, creators.items())
+    return _copy_duckdb(connection, schema.campaign_daily_metrics, metrics)
 
 
 def _loaded_by() -> str:
@@ -161,8 +177,10 @@ def load_dataset(
     assert creators is not None
 
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
             connection.execute(text("SET LOCAL statement_timeout = 0"))
+            connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
         current = connection.execute(query("current_dataset")).one_or_none()
         if current is not None and (current.checksum, current.dataset_name) == (
@@ -173,12 +191,8 @@ def load_dataset(
                 "%s is already the current dataset '%s': nothing to do", data_dir, dataset_name
             )
             return LoadResult(dataset_name, False, len(campaigns), len(creators), 0, 0.0)
-        for table in (schema.campaign_daily_metrics, schema.creators, schema.campaigns):
-            connection.execute(delete(table))
-        copy = _bulk_copy(connection)
-        copy(connection, schema.campaigns, campaigns.items())
-        copy(connection, schema.creators, creators.items())
-        metric_rows = copy(connection, schema.campaign_daily_metrics, metrics)
+        publish = _publish_postgres if postgres else _publish_duckdb
+        metric_rows = publish(connection, campaigns, creators, metrics)
         errors.raise_if_any(str(data_dir))  # rolls the transaction back
         seconds = round(time.perf_counter() - started, 3)
         next_id = connection.execute(

@@ -75,10 +75,6 @@ Index(
     campaign_daily_metrics.c.metric_date,
     campaign_daily_metrics.c.creator_id,
 ).ddl_if(dialect="postgresql")
-# Lets creators be deleted on reload without a scan of the fact table per foreign key check.
-Index("ix_campaign_daily_metrics_creator", campaign_daily_metrics.c.creator_id).ddl_if(
-    dialect="postgresql"
-)
 
 # The load ledger: one row per published dataset; the newest row is what is served.
 dataset_loads = Table(
