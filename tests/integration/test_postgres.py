@@ -226,3 +226,49 @@ def test_killed_load_leaves_the_previous_dataset_served(
     with migrated.connect() as connection:
         names = connection.execute(text("SELECT dataset_name FROM dataset_loads")).scalars().all()
     assert names == ["old"]
+
+
+def _write_metrics(path: Path, rows: int) -> Path:
+    """A data directory with `rows` metric rows over 50 campaigns and 500 creators."""
+    path.mkdir()
+    (path / "campaigns.csv").write_text(
+        "campaign_id,campaign_name\n" + "".join(f"cmp-{i},C{i}\n" for i in range(50))
+    )
+    (path / "creators.csv").write_text(
+        "creator_id,creator_name\n" + "".join(f"crt-{i},K{i}\n" for i in range(500))
+    )
+    with (path / "campaign_daily_metrics.csv").open("w") as out:
+        out.write(
+            "metric_date,campaign_id,creator_id,impressions,clicks,conversions,spend,revenue\n"
+        )
+        for i in range(rows):
+            out.write(
+                f"2026-01-{1 + i % 28:02d},cmp-{i % 50},crt-{i % 500},1000,{i % 90},3,12.50,\n"
+            )
+    return path
+
+
+def _peak_rss_mb_of_load(data_dir: Path, database_url: str) -> float:
+    script = (
+        "import atexit, resource, sys\n"
+        "atexit.register(lambda: print('peak', resource.getrusage(resource.RUSAGE_SELF)"
+        ".ru_maxrss, file=sys.stderr))\n"
+        "from analytics.cli import main\n"
+        f"sys.argv = ['analytics', 'load', {str(data_dir)!r}, '--database-url', {database_url!r}]\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stderr.rsplit("peak", 1)[1].split()[0]) / 1024
+
+
+def test_loader_memory_stays_flat_as_the_file_grows(
+    migrated: Engine, empty_database: str, tmp_path: Path
+) -> None:
+    small = _peak_rss_mb_of_load(_write_metrics(tmp_path / "small", 20_000), empty_database)
+    large = _peak_rss_mb_of_load(_write_metrics(tmp_path / "large", 400_000), empty_database)
+    assert _metrics_total(migrated)[0] == 400_000
+    assert large < 300
+    assert large - small < 25, f"peak RSS grew from {small:.0f} MB to {large:.0f} MB"
