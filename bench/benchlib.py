@@ -34,6 +34,8 @@ MANIFEST_FILE = "generator-manifest.json"
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DB_PREFIX = "bench_"
+PR_SET_PDEATHSIG = 1
+LOG_DIR = OUT_DIR / "logs"  # children's output; the scripts point it under their --out-dir
 
 
 # --------------------------------------------------------------------------- tools
@@ -127,7 +129,7 @@ class Measured:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _tree_rss(root: Any) -> int:
+def tree_rss(root: Any) -> int:
     import psutil
 
     total = 0
@@ -151,22 +153,26 @@ def run_measured(
     """Run a child to completion: wall time, peak RSS (exact and tree-polled), its output."""
     import psutil
 
-    log_path = log_path or OUT_DIR / "logs" / f"run-{os.getpid()}-{time.monotonic_ns()}"
+    log_path = log_path or LOG_DIR / f"run-{os.getpid()}-{time.monotonic_ns()}"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log_path.with_suffix(".out"), log_path.with_suffix(".err")
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(
-            list(command), stdout=out, stderr=err, env=dict(env or os.environ),
+            list(command),
+            stdout=out,
+            stderr=err,
+            env=dict(env or os.environ),
             start_new_session=True,
-        )  # fmt: skip
+            preexec_fn=_die_with_parent,
+        )
         watched = psutil.Process(process.pid)
         peak_tree, timed_out, status, usage = 0, False, 0, None
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
-            peak_tree = max(peak_tree, _tree_rss(watched))
+            peak_tree = max(peak_tree, tree_rss(watched))
             if timeout is not None and time.perf_counter() - started > timeout:
                 timed_out = True
                 _kill_group(process.pid)
@@ -186,6 +192,11 @@ def run_measured(
     )
 
 
+def flags(options: Mapping[str, object]) -> list[str]:
+    """{"-c": 16, "-T": 10} → ["-c", "16", "-T", "10"]."""
+    return [str(part) for pair in options.items() for part in pair]
+
+
 def run_checked(command: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
     """Run a preparation step; stop with its output if it fails."""
     done = subprocess.run(
@@ -196,6 +207,15 @@ def run_checked(command: Sequence[str], *, env: Mapping[str, str] | None = None)
             f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr}{done.stdout}"
         )
     return done.stdout
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): get SIGTERM if the benchmark script dies, even by
+    SIGKILL, so that no server outlives it."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
@@ -253,17 +273,22 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 120.0) -> None:
-        self.log_path = OUT_DIR / "logs" / f"{self.name}-{self.port}.log"
+        self.log_path = LOG_DIR / f"{self.name}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                self.command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
                 start_new_session=True,
-            )  # fmt: skip
+                preexec_fn=_die_with_parent,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start-up:\n{self.log_tail()}")
+            if self.process.poll() is not None or self.failed_to_configure():
+                self.stop()
+                raise RuntimeError(f"{self.name} failed at start-up:\n{self.log_tail()}")
             status, _ = http_get(self.base_url + self.ready_path, timeout=2)
             if 200 <= status < 300:
                 return
@@ -281,6 +306,11 @@ class Server:
         except subprocess.TimeoutExpired:
             _kill_group(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
+
+    def failed_to_configure(self) -> bool:
+        """A worker refused its configuration (uvicorn's parent would restart it forever)."""
+        log = self.log_path.read_bytes() if self.log_path and self.log_path.exists() else b""
+        return b"configuration error" in log
 
     def log_tail(self, lines: int = 20) -> str:
         if self.log_path is None or not self.log_path.exists():
@@ -406,7 +436,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     """A GitHub Markdown table; numbers right-aligned."""
 
     def cell(value: Any) -> str:
-        return "–" if value is None else str(value)
+        return "-" if value is None else str(value)
 
     def numeric(column: int) -> bool:
         values = [row[column] for row in rows if row[column] is not None]
