@@ -7,7 +7,7 @@
 Targets (every server is a child process on 127.0.0.1, stopped on exit):
   http-floor   a hello-world FastAPI endpoint, run by uvicorn as `analytics serve` runs ours
   db-floor     pgbench -M prepared running the project's sql/*.sql per endpoint on the same
-               PostgreSQL database, a random campaign per transaction (\\set + a \\gset lookup)
+               PostgreSQL database, a random campaign per transaction (see pgbench_script)
   ours-pg      `analytics serve` with DATABASE_URL on PostgreSQL (already loaded)
   ours-duckdb  `analytics serve` with DATABASE_URL=duckdb:///FILE (already loaded)
   naive        per request, DuckDB views over the CSV files + the performance query;
@@ -82,9 +82,10 @@ class Context:
         self.duckdb_file: Path | None = None
         self.thresholds_url: str | None = None
 
-    def pg_database(self) -> str:
+    def pg_libpq_url(self) -> str:
+        """The served database's URL for libpq clients (pgbench, psycopg)."""
         assert self.pg_url is not None
-        return pg_database_of(self.pg_url)
+        return re.sub(r"^postgresql\+\w+://", "postgresql://", self.pg_url)
 
     def settings(self) -> dict[str, Any]:
         keys = ("duration", "warmup", "workers", "threads", "log_level", "wrk_timeout", "seed")
@@ -136,18 +137,28 @@ def wrk(ctx: Context, base_url: str, template: str, connections: int, seconds: i
     }
 
 
-def pgbench_script(ctx: Context, sql_file: str, campaigns: int) -> Path:
-    """The project's SQL with :campaign_id bound to a random campaign per transaction."""
+def pgbench_script(ctx: Context, sql_file: str) -> Path:
+    """The project's SQL, :campaign_id a random campaign of campaigns.csv per transaction.
+
+    pgbench variables are numbers only, so `\\set k` picks an index and `:campaign_id`
+    becomes `(ARRAY[<every id>])[:k]`: one statement, no extra round trip for a lookup. In
+    custom plans the constant subscript folds to the id itself, as a bound id would be.
+    """
     sql = strip_comments((lib.SQL_DIR / sql_file).read_text())
-    lines = [
-        f"\\set k random(0, {campaigns - 1})",
-        "SELECT campaign_id FROM campaigns ORDER BY campaign_id OFFSET :k LIMIT 1 \\gset",
-    ]
+    ids = "(ARRAY[" + ", ".join(sql_literal(i) for i in ctx.ids) + "])[:k]"
+    lines = [f"\\set k random(1, {len(ctx.ids)})"]
     if ":limit" in sql:
         lines.append("\\set limit 10")
+    body = sql.replace(":campaign_id", ids).rstrip().rstrip(";")
     path = ctx.scratch / f"pgbench-{sql_file}"
-    path.write_text("\n".join(lines) + "\n" + sql.rstrip().rstrip(";") + ";\n")
+    path.write_text("\n".join(lines) + "\n" + body + ";\n", encoding="utf-8")
     return path
+
+
+def sql_literal(text: str) -> str:
+    """An E'' literal; `:` escaped too, or pgbench would take `:name` for a variable."""
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace(":", "\\x3a")
+    return f"E'{escaped}'"
 
 
 def strip_comments(sql: str) -> str:
@@ -167,8 +178,7 @@ def pgbench(ctx: Context, script: Path, connections: int, seconds: int) -> dict:
         "-f": script,
         "--log-prefix": log_dir / "tx",
     }
-    database = lib.libpq_url(ctx.pg_database(), ctx.args.pg_server)
-    command = [lib.pg_tool("pgbench"), "-n", "-r", "-l", *lib.flags(options), database]
+    command = [lib.pg_tool("pgbench"), "-n", "-r", "-l", *lib.flags(options), ctx.pg_libpq_url()]
     run = lib.run_measured(
         command,
         env=ctx.env,
@@ -342,12 +352,8 @@ def run_http_floor(ctx: Context) -> Iterator[dict[str, Any]]:
 
 
 def run_db_floor(ctx: Context) -> Iterator[dict[str, Any]]:
-    import psycopg
-
-    with psycopg.connect(lib.libpq_url(ctx.pg_database(), ctx.args.pg_server)) as connection:
-        campaigns = int(connection.execute("SELECT count(*) FROM campaigns").fetchone()[0])
     for endpoint in ctx.endpoints:
-        script = pgbench_script(ctx, ENDPOINTS[endpoint][1], campaigns)
+        script = pgbench_script(ctx, ENDPOINTS[endpoint][1])
         if ctx.args.warmup:
             pgbench(ctx, script, max(ctx.connections), ctx.args.warmup)
         for connections in ctx.connections:

@@ -272,3 +272,37 @@ def test_loader_memory_stays_flat_as_the_file_grows(
     assert _metrics_total(migrated)[0] == 400_000
     assert large < 300
     assert large - small < 25, f"peak RSS grew from {small:.0f} MB to {large:.0f} MB"
+
+
+def test_concurrent_loads_of_the_same_files_publish_once(migrated: Engine) -> None:
+    results = []
+
+    def load() -> None:
+        results.append(load_dataset(migrated, VISIBLE_DATA, dataset_name="visible").loaded)
+
+    loaders = [threading.Thread(target=load) for _ in range(3)]
+    for loader in loaders:
+        loader.start()
+    for loader in loaders:
+        loader.join()
+    assert sorted(results) == [False, False, True]
+    with migrated.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM dataset_loads")).scalar_one() == 1
+
+
+def test_cli_load_refuses_a_broken_directory_with_file_line_and_column(
+    migrated: Engine, empty_database: str, tmp_path: Path
+) -> None:
+    load_dataset(migrated, VISIBLE_DATA, dataset_name="visible")
+    broken = _small_dataset(clicks=1)
+    broken.metrics.append(("2026-02-30", "cmp-1", "crt-1", 1, 1, 1, "1.00", None))
+    command = [sys.executable, "-m", "analytics", "load", str(broken.write(tmp_path / "broken"))]
+    env = {**os.environ, "DATABASE_URL": empty_database}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert (
+        "campaign_daily_metrics.csv, line 52, column 'metric_date': "
+        "'2026-02-30' is not a calendar date" in done.stderr
+    )
+    assert "Traceback" not in done.stderr
+    assert _metrics_total(migrated) == (23, 742)  # the visible sample, untouched
