@@ -455,6 +455,11 @@ def fmt(value: float | None, digits: int = 0) -> float | int | None:
     return round(value) if digits == 0 else round(value, digits)
 
 
+def sig(value: float | None, digits: int = 3) -> float | None:
+    """`digits` significant digits: 0.0573, 12.3, 457.0."""
+    return None if value is None else float(f"{value:.{digits}g}")
+
+
 def percentile(samples: Sequence[float], pct: float) -> float | None:
     """Nearest-rank percentile."""
     if not samples:
