@@ -18,7 +18,7 @@ from analytics.adapters import migrations
 from analytics.adapters.csv_dataset import DatasetRefused
 from analytics.adapters.dataset_loader import load_dataset
 from analytics.adapters.engines import SchemaNotReady, create_database_engine, prepare_schema
-from analytics.api.app import create_app
+from analytics.api.app import close_app, create_app
 from analytics.settings import ConfigurationError, load_settings
 
 cli = typer.Typer(
@@ -39,6 +39,7 @@ DatabaseUrl = Annotated[
 
 def _configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per benchmark call is noise
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -71,7 +72,8 @@ def serve(
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
         return
-    del app  # each worker builds its own; with DATABASE_URL their loads are no-ops
+    # Each worker builds its own app; what this process published, they find current.
+    close_app(app)
     uvicorn.run(
         "analytics.api.app:create_app",
         factory=True,

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from analytics.adapters import postgres_publish, schema
 from analytics.adapters.csv_dataset import (
@@ -66,6 +67,26 @@ def file_checksums(data_dir: Path) -> dict[str, str]:
                     digest.update(chunk)
             checksums[name] = digest.hexdigest()
     return checksums
+
+
+def dataset_checksum(data_dir: Path) -> tuple[str, dict[str, str]]:
+    """One checksum over the data files, and each file's own."""
+    checksums = file_checksums(data_dir)
+    return hashlib.sha256(json.dumps(checksums, sort_keys=True).encode()).hexdigest(), checksums
+
+
+def is_current(engine: Engine, data_dir: Path, *, dataset_name: str) -> bool:
+    """True when `data_dir` under `dataset_name` is already the served dataset."""
+    checksum, _ = dataset_checksum(data_dir)
+    try:
+        with engine.connect() as connection:
+            current = connection.execute(query("current_dataset")).one_or_none()
+    except SQLAlchemyError:  # no ledger yet
+        return False
+    return current is not None and (current.checksum, current.dataset_name) == (
+        checksum,
+        dataset_name,
+    )
 
 
 def _counted(
@@ -162,8 +183,7 @@ def load_dataset(
     Raises `DatasetRefused` (nothing changed) when any file breaks the contract.
     """
     started_at, started = datetime.now(UTC), time.perf_counter()
-    checksums = file_checksums(data_dir)
-    checksum = hashlib.sha256(json.dumps(checksums, sort_keys=True).encode()).hexdigest()
+    checksum, checksums = dataset_checksum(data_dir)
     errors = ErrorLog()
     campaigns = read_dimension(data_dir / CAMPAIGNS_FILE, "campaign_id", "campaign_name", errors)
     creators = read_dimension(data_dir / CREATORS_FILE, "creator_id", "creator_name", errors)

@@ -20,7 +20,11 @@ def embedded_database_url() -> str:
     return f"duckdb:///:memory:analytics-{uuid.uuid4().hex}"
 
 
-def create_database_engine(url: str, *, pool_size: int = 8) -> Engine:
+def is_duckdb_file(url: str) -> bool:
+    return url.startswith("duckdb:///") and not url.startswith("duckdb:///:memory:")
+
+
+def create_database_engine(url: str, *, pool_size: int = 8, read_only: bool = False) -> Engine:
     """An engine with pooling suited to the engine kind.
 
     PostgreSQL: pre-ping (a dead connection is replaced, not returned), short connect and
@@ -40,7 +44,12 @@ def create_database_engine(url: str, *, pool_size: int = 8) -> Engine:
                 "application_name": "campaign-analytics",
             },
         )
-    return create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=10)
+    # A DuckDB file opened read-only can be shared by several serving processes; a writer
+    # needs it to itself.
+    connect_args = {"read_only": True} if read_only else {}
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=0, pool_timeout=10, connect_args=connect_args
+    )
 
 
 def prepare_schema(engine: Engine) -> None:

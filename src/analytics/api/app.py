@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
@@ -20,11 +21,12 @@ from analytics.adapters.benchmark_gateways import (
     read_fixture_file,
 )
 from analytics.adapters.csv_dataset import DatasetRefused
-from analytics.adapters.dataset_loader import load_dataset
+from analytics.adapters.dataset_loader import is_current, load_dataset
 from analytics.adapters.engines import (
     SchemaNotReady,
     create_database_engine,
     embedded_database_url,
+    is_duckdb_file,
     prepare_schema,
 )
 from analytics.adapters.sql_repository import SqlAlchemyMetricsRepository
@@ -43,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is None:
         return _create_app_from_environment()
     fixture = _read_fixture(settings)
-    engine = _database(settings)
+    engine = open_database(settings)
     repository = SqlAlchemyMetricsRepository(engine)
 
     @asynccontextmanager
@@ -60,26 +62,66 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Campaign performance, creator ranking and daily anomaly alerts.",
         lifespan=lifespan,
     )
+    app.state.engine = engine
     install_error_handlers(app)
     app.include_router(router)
     return app
 
 
-def _database(settings: Settings) -> Engine:
-    """The engine, its schema checked, and DATA_DIR published through the loader if set."""
-    engine = create_database_engine(settings.database_url or embedded_database_url())
+def close_app(app: FastAPI) -> None:
+    """Release what `create_app` opened, for an app that will never be served."""
+    app.state.engine.dispose()
+
+
+def open_database(settings: Settings) -> Engine:
+    """The serving engine, DATA_DIR published through the loader first when it is set.
+
+    A DuckDB file is written by a short-lived engine, only when DATA_DIR is not already its
+    current dataset, and served read-only, so that several worker processes can share it.
+    Connection and schema problems become a `ConfigurationError` naming DATABASE_URL.
+    """
+    url = settings.database_url or embedded_database_url()
+    dataset = settings.dataset or (settings.data_dir.name if settings.data_dir else "")
     try:
-        prepare_schema(engine)
-        if settings.data_dir is not None:
-            name = settings.dataset or settings.data_dir.name
-            load_dataset(engine, settings.data_dir, dataset_name=name)
+        if not is_duckdb_file(url):
+            return _opened(url, settings.data_dir, dataset, read_only=False)
+        if settings.data_dir is not None and not _is_current(url, settings.data_dir, dataset):
+            _opened(url, settings.data_dir, dataset, read_only=False).dispose()
+        elif not Path(url.removeprefix("duckdb:///")).is_file():
+            raise ConfigurationError(
+                "DATABASE_URL: no DuckDB file there; create it with `analytics load`"
+            )
+        return _opened(url, None, dataset, read_only=True)
     except SchemaNotReady as error:
-        engine.dispose()
         raise ConfigurationError(f"DATABASE_URL: {error}") from None
     except OperationalError as error:
-        engine.dispose()
         log.debug("database connection failed", exc_info=error)
-        raise ConfigurationError("DATABASE_URL: the database cannot be reached") from None
+        raise ConfigurationError(
+            f"DATABASE_URL: the database cannot be opened: {_first_line(error)}"
+        ) from None
+
+
+def _first_line(error: OperationalError) -> str:
+    return str(error.orig or error).splitlines()[0]
+
+
+def _is_current(url: str, data_dir: Path, dataset: str) -> bool:
+    if not Path(url.removeprefix("duckdb:///")).exists():
+        return False
+    probe = create_database_engine(url, read_only=True)
+    try:
+        return is_current(probe, data_dir, dataset_name=dataset)
+    finally:
+        probe.dispose()
+
+
+def _opened(url: str, data_dir: Path | None, dataset: str, *, read_only: bool) -> Engine:
+    engine = create_database_engine(url, read_only=read_only)
+    try:
+        if not read_only:
+            prepare_schema(engine)
+        if data_dir is not None:
+            load_dataset(engine, data_dir, dataset_name=dataset)
     except BaseException:
         engine.dispose()
         raise
