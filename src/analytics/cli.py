@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
 )
 log = logging.getLogger("analytics")
+LOG_PROGRESS_EVERY_SECONDS = 10
 
 DatabaseUrl = Annotated[
     str | None,
@@ -143,7 +145,15 @@ def load(
 def _progress() -> Iterator[Callable[[int], None]]:
     """A Rich progress line with rows/s on a terminal; periodic log lines otherwise."""
     if not sys.stderr.isatty():
-        yield lambda rows: log.info("validated and copied %s metric rows", f"{rows:,}")
+        last_logged = time.monotonic()
+
+        def log_now_and_then(rows: int) -> None:
+            nonlocal last_logged
+            if time.monotonic() - last_logged >= LOG_PROGRESS_EVERY_SECONDS:
+                last_logged = time.monotonic()
+                log.info("validated and copied %s metric rows", f"{rows:,}")
+
+        yield log_now_and_then
         return
     columns = (
         SpinnerColumn(),

@@ -137,6 +137,7 @@ def _publish_postgres(
     """Copy into fresh `__next` tables, then swap them in (see postgres_publish)."""
     names = [table.name for table in PUBLISHED_TABLES]
     postgres_publish.create_next_tables(connection, names)
+    started = time.perf_counter()
     for table, rows in zip(
         PUBLISHED_TABLES, (campaigns.items(), creators.items(), metrics), strict=True
     ):
@@ -145,6 +146,7 @@ def _publish_postgres(
         count = postgres_publish.copy_rows(
             connection, table.name + postgres_publish.NEXT, columns, text_columns, rows
         )
+    log.info("validated and copied %s metric rows in %.1f s", count, time.perf_counter() - started)
     postgres_publish.swap_in_next_tables(connection, names)
     return count
 

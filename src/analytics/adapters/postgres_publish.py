@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
+import time
 from collections.abc import Iterable, Sequence
 from itertools import islice
 
 from sqlalchemy import Connection, text
+
+log = logging.getLogger(__name__)
 
 NEXT = "__next"
 BATCH_ROWS = 10_000
@@ -115,12 +119,17 @@ def swap_in_next_tables(connection: Connection, tables: Sequence[str]) -> None:
         table: connection.execute(_CONSTRAINTS, {"table": table}).all() for table in tables
     }
     indexes = {table: connection.execute(_INDEXES, {"table": table}).all() for table in tables}
+    started = time.perf_counter()
     for table in tables:  # keys first (dimensions come first), then foreign keys
         for row in constraints[table]:
             connection.execute(text(_constraint_ddl(row, tables)))
         for name, definition in indexes[table]:
             connection.execute(text(_index_ddl(table, name, definition)))
         connection.execute(text(f"ANALYZE {_quoted(table + NEXT)}"))
+    log.info(
+        "keys, indexes, foreign keys and statistics built in %.1f s", time.perf_counter() - started
+    )
+    started = time.perf_counter()
     connection.execute(text(f"DROP TABLE {', '.join(map(_quoted, tables))}"))
     for table in tables:
         connection.execute(text(f"ALTER TABLE {_quoted(table + NEXT)} RENAME TO {_quoted(table)}"))
@@ -135,3 +144,4 @@ def swap_in_next_tables(connection: Connection, tables: Sequence[str]) -> None:
             connection.execute(
                 text(f"ALTER INDEX {_quoted(name + NEXT)} RENAME TO {_quoted(name)}")
             )
+    log.info("swapped in %.3f s", time.perf_counter() - started)
