@@ -9,7 +9,6 @@ entry under the same name is not loaded again.
 
 from __future__ import annotations
 
-import csv
 import getpass
 import hashlib
 import json
@@ -17,7 +16,7 @@ import logging
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from analytics.adapters.csv_dataset import (
     METRICS_FILE,
     ErrorLog,
     MetricsValidator,
+    csv_line,
     read_dimension,
 )
 from analytics.adapters.sql_queries import query
@@ -89,9 +89,7 @@ def is_current(engine: Engine, data_dir: Path, *, dataset_name: str) -> bool:
     )
 
 
-def _counted(
-    rows: Iterable[Sequence[object]], progress: Progress | None
-) -> Iterator[Sequence[object]]:
+def _counted(rows: Iterable[str], progress: Progress | None) -> Iterator[str]:
     count = 0
     for count, row in enumerate(rows, start=1):
         if progress is not None and count % PROGRESS_EVERY == 0:
@@ -101,15 +99,18 @@ def _counted(
         progress(count)
 
 
-def _copy_duckdb(connection: Connection, table: Table, rows: Iterable[Sequence[object]]) -> int:
-    """Stage the rows as canonical CSV (every field quoted), then let DuckDB read it typed."""
+def _dimension_lines(names: dict[str, str]) -> Iterator[str]:
+    return (csv_line(item) for item in names.items())
+
+
+def _copy_duckdb(connection: Connection, table: Table, lines: Iterable[str]) -> int:
+    """Stage the CSV lines in a file, then let DuckDB read it with the schema's types."""
     with tempfile.TemporaryDirectory(prefix="analytics-load-") as scratch:
         staged = Path(scratch) / f"{table.name}.csv"
         count = 0
         with staged.open("w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
-            for row in rows:
-                writer.writerow(row)
+            for line in lines:
+                out.write(line)
                 count += 1
         types = ", ".join(
             f"'{column.name}': '{column.type.compile(dialect=connection.dialect)}'"
@@ -132,19 +133,18 @@ def _publish_postgres(
     connection: Connection,
     campaigns: dict[str, str],
     creators: dict[str, str],
-    metrics: Iterable[Sequence[object]],
+    metrics: Iterable[str],
 ) -> int:
     """Copy into fresh `__next` tables, then swap them in (see postgres_publish)."""
     names = [table.name for table in PUBLISHED_TABLES]
     postgres_publish.create_next_tables(connection, names)
     started = time.perf_counter()
-    for table, rows in zip(
-        PUBLISHED_TABLES, (campaigns.items(), creators.items(), metrics), strict=True
-    ):
+    sources = (_dimension_lines(campaigns), _dimension_lines(creators), metrics)
+    for table, lines in zip(PUBLISHED_TABLES, sources, strict=True):
         columns = [column.name for column in table.columns]
         text_columns = [c.name for c in table.columns if c.type.python_type is str]
-        count = postgres_publish.copy_rows(
-            connection, table.name + postgres_publish.NEXT, columns, text_columns, rows
+        count = postgres_publish.copy_lines(
+            connection, table.name + postgres_publish.NEXT, columns, text_columns, lines
         )
     log.info("validated and copied %s metric rows in %.1f s", count, time.perf_counter() - started)
     postgres_publish.swap_in_next_tables(connection, names)
@@ -155,13 +155,13 @@ def _publish_duckdb(
     connection: Connection,
     campaigns: dict[str, str],
     creators: dict[str, str],
-    metrics: Iterable[Sequence[object]],
+    metrics: Iterable[str],
 ) -> int:
     """Replace every row in place: DuckDB's MVCC keeps readers on the previous rows."""
     for table in reversed(PUBLISHED_TABLES):
         connection.execute(delete(table))
-    _copy_duckdb(connection, schema.campaigns, campaigns.items())
-    _copy_duckdb(connection, schema.creators, creators.items())
+    _copy_duckdb(connection, schema.campaigns, _dimension_lines(campaigns))
+    _copy_duckdb(connection, schema.creators, _dimension_lines(creators))
     return _copy_duckdb(connection, schema.campaign_daily_metrics, metrics)
 
 
@@ -190,7 +190,7 @@ def load_dataset(
     campaigns = read_dimension(data_dir / CAMPAIGNS_FILE, "campaign_id", "campaign_name", errors)
     creators = read_dimension(data_dir / CREATORS_FILE, "creator_id", "creator_name", errors)
     validator = MetricsValidator(campaigns, creators, errors)
-    metrics = _counted(validator.rows(data_dir / METRICS_FILE), progress)
+    metrics = _counted(validator.lines(data_dir / METRICS_FILE), progress)
     if campaigns is None or creators is None or errors.count:
         for _ in metrics:  # report every error of the directory, write nothing
             pass
