@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from analytics.adapters import dataset_loader
+from analytics.adapters import dataset_loader, migrations, postgres_publish
 from analytics.adapters.csv_dataset import DatasetRefused, RowError
 from analytics.adapters.dataset_loader import LoadResult, load_dataset
 from analytics.adapters.engines import (
@@ -27,7 +27,7 @@ from analytics.adapters.engines import (
     embedded_database_url,
     prepare_schema,
 )
-from tests.conftest import CONTRACT_VARIABLES
+from tests.conftest import CONTRACT_VARIABLES, new_postgres_database
 from tests.support import METRIC_HEADER
 
 CAMPAIGNS = "campaigns.csv"
@@ -77,8 +77,22 @@ def load_data_dir(engine: Engine, path: Path) -> LoadResult:
     return load_dataset(engine, path, dataset_name=path.name)
 
 
+# Every loading test runs on both engines; set per test by the `loader_database` fixture.
+_database_url: str | None = None
+
+
+@pytest.fixture(autouse=True, params=["duckdb", "postgresql"])
+def loader_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None: a private in-memory DuckDB per load; else the session's PostgreSQL database,
+    whose dataset each load replaces."""
+    global _database_url
+    _database_url = None if request.param == "duckdb" else request.getfixturevalue("postgres_url")
+    yield _database_url
+    _database_url = None
+
+
 def create_embedded_engine(path: Path) -> Engine:
-    engine = create_database_engine(embedded_database_url())
+    engine = create_database_engine(_database_url or embedded_database_url())
     try:
         load_data_dir(engine, path)
     except BaseException:
@@ -102,16 +116,26 @@ def where(error: RowError) -> tuple[str, int | None, str | None]:
 
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
-    """An empty private in-memory DuckDB database, shared by every pooled connection."""
-    engine = create_engine(f"duckdb:///:memory:test-{uuid.uuid4().hex}")
+def engine(loader_database: str | None) -> Iterator[Engine]:
+    """An empty database: a private in-memory DuckDB, or a new migrated PostgreSQL one."""
+    if loader_database is None:
+        engine = create_engine(f"duckdb:///:memory:test-{uuid.uuid4().hex}")
+        yield engine
+        engine.dispose()
+        return
+    url, drop = new_postgres_database("analytics_loader")
+    engine = create_database_engine(url)
+    migrations.upgrade(engine)
     yield engine
     engine.dispose()
+    drop()
 
 
 def table_rows(engine: Engine, table: str) -> list[tuple[object, ...]]:
+    """Every row, in a stable order."""
     with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(f"SELECT * FROM {table}"))]  # noqa: S608
+        rows = connection.execute(text(f"SELECT * FROM {table}"))  # noqa: S608
+        return sorted((tuple(row) for row in rows), key=repr)
 
 
 # --- bad values in the metrics file -------------------------------------------------------
@@ -422,8 +446,8 @@ def test_empty_revenue_loads_as_null_and_zero_revenue_as_zero(tmp_path: Path) ->
     metrics = f"{METRICS_HEADER}\n{metric_line(revenue='')}\n{metric_line(revenue='0')}\n"
     engine = create_embedded_engine(write_dir(tmp_path, metrics=metrics))
     assert [row[7] for row in table_rows(engine, "campaign_daily_metrics")] == [
+        Decimal("0.00"),  # rows come sorted by their repr
         None,
-        Decimal("0.00"),
     ]
     engine.dispose()
 
@@ -471,7 +495,7 @@ def bad_dir(path: Path) -> Path:
 def test_refused_directory_writes_no_row(tmp_path: Path, engine: Engine) -> None:
     with pytest.raises(DatasetRefused):
         load_data_dir(engine, bad_dir(tmp_path / "bad"))
-    for table in inspect(engine).get_table_names():
+    for table in set(inspect(engine).get_table_names()) - {"alembic_version"}:
         assert table_rows(engine, table) == [], table
 
 
@@ -492,14 +516,20 @@ def test_database_failure_while_loading_rolls_back_every_table(
 ) -> None:
     load_data_dir(engine, write_dir(tmp_path / "good"))
     before = {table: table_rows(engine, table) for table in inspect(engine).get_table_names()}
-    copy_rows = dataset_loader._copy_duckdb
+    copy_duckdb, copy_postgres = dataset_loader._copy_duckdb, postgres_publish.copy_lines
 
-    def failing_on_metrics(connection, table, rows):  # type: ignore[no-untyped-def]
+    def duckdb_failing_on_metrics(connection, table, lines):  # type: ignore[no-untyped-def]
         if table.name == "campaign_daily_metrics":
             raise RuntimeError("disk full")
-        return copy_rows(connection, table, rows)
+        return copy_duckdb(connection, table, lines)
 
-    monkeypatch.setattr(dataset_loader, "_copy_duckdb", failing_on_metrics)
+    def postgres_failing_on_metrics(connection, table, *args):  # type: ignore[no-untyped-def]
+        if table.startswith("campaign_daily_metrics"):
+            raise RuntimeError("disk full")
+        return copy_postgres(connection, table, *args)
+
+    monkeypatch.setattr(dataset_loader, "_copy_duckdb", duckdb_failing_on_metrics)
+    monkeypatch.setattr(postgres_publish, "copy_lines", postgres_failing_on_metrics)
     changed = write_dir(tmp_path / "changed", campaigns=CAMPAIGNS_TEXT + "cmp-3,Three\n")
     with pytest.raises(RuntimeError, match="disk full"):
         load_data_dir(engine, changed)
