@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-export DATA_DIR ?= data/visible
-export BENCHMARK_FIXTURES_FILE ?= $(DATA_DIR)/benchmarks.json
+# Only `make run` serves the sample; tests and benchmarks configure themselves.
+run: export DATA_DIR ?= data/visible
+run: export BENCHMARK_FIXTURES_FILE ?= $(DATA_DIR)/benchmarks.json
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -28,6 +29,12 @@ lint: install
 	$(BIN)/ruff check src tests migrations bench
 	$(BIN)/ruff format --check src tests migrations bench
 	$(BIN)/lint-imports
+
+# Benchmarks (never part of `make test`): SCALE=small (default), 1m or 20m.
+SCALE ?= small
+bench: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	bench/run.sh $(SCALE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage
