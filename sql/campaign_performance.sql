@@ -1,5 +1,7 @@
 -- Totals of one campaign over all of its metric rows.
 -- Parameter: :campaign_id. Returns one row, or no row when the campaign does not exist.
+-- Sums the campaign_day_totals rollup (at most one row per day; refreshed by every load
+-- from campaign_daily_metrics in the same publish), which holds the same exact sums.
 --
 -- * A campaign without metric rows gets zero totals (the aggregate of no rows, COALESCEd).
 -- * Unknown revenue (NULL) counts as 0.
@@ -19,7 +21,7 @@ WITH totals AS (
         CAST(COALESCE(SUM(m.conversions), 0) AS NUMERIC(38, 0)) AS total_conversions,
         CAST(COALESCE(SUM(m.spend), 0) AS NUMERIC(38, 2)) AS total_spend,
         CAST(COALESCE(SUM(m.revenue), 0) AS NUMERIC(38, 2)) AS total_revenue
-    FROM campaign_daily_metrics AS m
+    FROM campaign_day_totals AS m
     WHERE m.campaign_id = :campaign_id
 ),
 

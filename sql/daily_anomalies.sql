@@ -1,5 +1,7 @@
 -- One campaign rolled up per day (all creators, all rows), oldest first.
 -- Parameter: :campaign_id. One row per day that has metric rows.
+-- Reads the campaign_day_totals rollup (one row per campaign and day, refreshed by every
+-- load); the loader builds it from campaign_daily_metrics in the same publish.
 --
 -- The exact daily totals are returned so that thresholds are compared on unrounded values;
 -- ctr and roas are the rounded values to report: 4 places, half away from zero, exactly
@@ -9,15 +11,14 @@
 -- NUMERIC(38, 0): a sum of BIGINTs can exceed BIGINT.
 WITH daily_totals AS (
     SELECT
-        m.metric_date,
-        CAST(SUM(m.impressions) AS NUMERIC(38, 0)) AS total_impressions,
-        CAST(SUM(m.clicks) AS NUMERIC(38, 0)) AS total_clicks,
-        CAST(SUM(m.conversions) AS NUMERIC(38, 0)) AS total_conversions,
-        CAST(SUM(m.spend) AS NUMERIC(38, 2)) AS total_spend,
-        CAST(COALESCE(SUM(m.revenue), 0) AS NUMERIC(38, 2)) AS total_revenue
-    FROM campaign_daily_metrics AS m
-    WHERE m.campaign_id = :campaign_id
-    GROUP BY m.metric_date
+        d.metric_date,
+        CAST(d.impressions AS NUMERIC(38, 0)) AS total_impressions,
+        CAST(d.clicks AS NUMERIC(38, 0)) AS total_clicks,
+        CAST(d.conversions AS NUMERIC(38, 0)) AS total_conversions,
+        CAST(d.spend AS NUMERIC(38, 2)) AS total_spend,
+        CAST(COALESCE(d.revenue, 0) AS NUMERIC(38, 2)) AS total_revenue
+    FROM campaign_day_totals AS d
+    WHERE d.campaign_id = :campaign_id
 ),
 
 rate_terms AS (

@@ -6,27 +6,22 @@
 -- * ctr = clicks / impressions rounded to 4 places half away from zero, exactly:
 --   floor((20000 * n + d) / (2 * d)) / 10000 with floor(a / b) = (a - a % b) / b; 0 when d = 0.
 --   The whole quotient is CAST back to NUMERIC: DuckDB divides decimals in double precision.
--- * Counts are summed as NUMERIC(38, 0): a sum of BIGINTs can exceed BIGINT.
-WITH creator_totals AS (
+-- * Reads the campaign_creator_totals rollup (one row per campaign and creator, summed over
+--   the whole campaign; refreshed by every load from campaign_daily_metrics in the same
+--   publish). On PostgreSQL its ranking index returns the first :limit rows without a sort.
+WITH ranked AS (
     SELECT
-        m.campaign_id,
-        m.creator_id,
-        CAST(SUM(m.impressions) AS NUMERIC(38, 0)) AS total_impressions,
-        CAST(SUM(m.clicks) AS NUMERIC(38, 0)) AS total_clicks,
-        CAST(SUM(m.conversions) AS NUMERIC(38, 0)) AS total_conversions,
-        CAST(SUM(m.spend) AS NUMERIC(38, 2)) AS total_spend
-    FROM campaign_daily_metrics AS m
-    WHERE m.campaign_id = :campaign_id
-    GROUP BY m.campaign_id, m.creator_id
-),
-
-ranked AS (
-    SELECT
-        t.*,
-        20000 * t.total_clicks + t.total_impressions AS ctr_n,
-        2 * t.total_impressions AS ctr_d
-    FROM creator_totals AS t
-    ORDER BY t.total_conversions DESC, t.total_clicks DESC, t.creator_id ASC
+        t.campaign_id,
+        t.creator_id,
+        CAST(t.impressions AS NUMERIC(38, 0)) AS total_impressions,
+        CAST(t.clicks AS NUMERIC(38, 0)) AS total_clicks,
+        CAST(t.conversions AS NUMERIC(38, 0)) AS total_conversions,
+        CAST(t.spend AS NUMERIC(38, 2)) AS total_spend,
+        20000 * t.clicks + t.impressions AS ctr_n,
+        2 * t.impressions AS ctr_d
+    FROM campaign_creator_totals AS t
+    WHERE t.campaign_id = :campaign_id
+    ORDER BY t.conversions DESC, t.clicks DESC, t.creator_id ASC
     LIMIT :limit
 )
 

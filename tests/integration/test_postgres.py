@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,35 @@ def test_cli_load_refuses_a_broken_directory_with_file_line_and_column(
     )
     assert "Traceback" not in done.stderr
     assert _metrics_total(migrated) == (23, 742)  # the visible sample, untouched
+
+
+def test_rollup_migration_rolls_up_the_dataset_already_served(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+    try:
+        migrations.upgrade(engine, "0003")
+        _insert(
+            engine,
+            "INSERT INTO campaigns VALUES ('c', 'C')",
+            "INSERT INTO creators VALUES ('k', 'K'), ('j', 'J')",
+            "INSERT INTO campaign_daily_metrics VALUES "
+            "('2026-01-01','c','k',10,2,1,1.50,NULL), ('2026-01-01','c','j',5,1,0,0.25,2.00), "
+            "('2026-01-02','c','k',1,1,1,0.10,NULL)",
+        )
+        migrations.upgrade(engine)
+        with engine.connect() as connection:
+            days = connection.execute(
+                text("SELECT * FROM campaign_day_totals ORDER BY metric_date")
+            ).all()
+            creators = connection.execute(
+                text("SELECT creator_id, impressions, spend, revenue FROM campaign_creator_totals")
+            ).all()
+        assert [tuple(day)[2:] for day in days] == [
+            (15, 3, 1, Decimal("1.75"), Decimal("2.00")),
+            (1, 1, 1, Decimal("0.10"), None),
+        ]
+        assert sorted(tuple(row) for row in creators) == [
+            ("j", 5, Decimal("0.25"), Decimal("2.00")),
+            ("k", 11, Decimal("1.60"), None),
+        ]
+    finally:
+        engine.dispose()

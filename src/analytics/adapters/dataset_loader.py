@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, MetaData, Table, delete, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from analytics.adapters import postgres_publish, schema
@@ -42,7 +42,15 @@ Progress = Callable[[int], None]
 PROGRESS_EVERY = 100_000
 LOAD_LOCK_KEY = 7_236_001  # pg_advisory_xact_lock key: one loader at a time per database
 DATA_FILES = (CAMPAIGNS_FILE, CREATORS_FILE, METRICS_FILE)
-PUBLISHED_TABLES = (schema.campaigns, schema.creators, schema.campaign_daily_metrics)
+TABLE_LAYOUT = 2  # bump when a load must rebuild tables that an older load left otherwise
+# In dependency order: dimensions, facts, then the rollups computed from the facts.
+PUBLISHED_TABLES = (
+    schema.campaigns,
+    schema.creators,
+    schema.campaign_daily_metrics,
+    schema.campaign_day_totals,
+    schema.campaign_creator_totals,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +78,13 @@ def file_checksums(data_dir: Path) -> dict[str, str]:
 
 
 def dataset_checksum(data_dir: Path) -> tuple[str, dict[str, str]]:
-    """One checksum over the data files, and each file's own."""
+    """One checksum over the data files and the table layout, and each file's own.
+
+    The layout is part of it so that files published under an older layout (e.g. before the
+    rollups existed) are published again rather than found current."""
     checksums = file_checksums(data_dir)
-    return hashlib.sha256(json.dumps(checksums, sort_keys=True).encode()).hexdigest(), checksums
+    content = json.dumps({"layout": TABLE_LAYOUT, **checksums}, sort_keys=True)
+    return hashlib.sha256(content.encode()).hexdigest(), checksums
 
 
 def is_current(engine: Engine, data_dir: Path, *, dataset_name: str) -> bool:
@@ -129,24 +141,51 @@ def _copy_duckdb(connection: Connection, table: Table, lines: Iterable[str]) -> 
     return count
 
 
+def _refresh_rollups(connection: Connection, suffix: str = "") -> None:
+    """Fill the rollups from the fact table: exact sums per campaign and day, and per campaign
+    and creator (tables named with `suffix`, e.g. the `__next` ones being published)."""
+
+    def named(table: Table) -> Table:
+        return table.to_metadata(MetaData(), name=table.name + suffix) if suffix else table
+
+    facts = named(schema.campaign_daily_metrics).c
+    measures = [
+        func.sum(facts.impressions),
+        func.sum(facts.clicks),
+        func.sum(facts.conversions),
+        func.sum(facts.spend),
+        func.sum(facts.revenue),  # NULL only when every row's revenue is unknown
+    ]
+    for rollup, key in (
+        (schema.campaign_day_totals, (facts.campaign_id, facts.metric_date)),
+        (schema.campaign_creator_totals, (facts.campaign_id, facts.creator_id)),
+    ):
+        grouped = select(*key, *measures).group_by(*key).order_by(*key)
+        target = named(rollup)
+        connection.execute(insert(target).from_select(list(target.columns.keys()), grouped))
+
+
 def _publish_postgres(
     connection: Connection,
     campaigns: dict[str, str],
     creators: dict[str, str],
     metrics: Iterable[str],
 ) -> int:
-    """Copy into fresh `__next` tables, then swap them in (see postgres_publish)."""
+    """Copy into fresh `__next` tables, roll them up, then swap them in (postgres_publish)."""
     names = [table.name for table in PUBLISHED_TABLES]
     postgres_publish.create_next_tables(connection, names)
     started = time.perf_counter()
     sources = (_dimension_lines(campaigns), _dimension_lines(creators), metrics)
-    for table, lines in zip(PUBLISHED_TABLES, sources, strict=True):
+    for table, lines in zip(PUBLISHED_TABLES, sources, strict=False):
         columns = [column.name for column in table.columns]
         text_columns = [c.name for c in table.columns if c.type.python_type is str]
         count = postgres_publish.copy_lines(
             connection, table.name + postgres_publish.NEXT, columns, text_columns, lines
         )
     log.info("validated and copied %s metric rows in %.1f s", count, time.perf_counter() - started)
+    started = time.perf_counter()
+    _refresh_rollups(connection, postgres_publish.NEXT)
+    log.info("rollups built in %.1f s", time.perf_counter() - started)
     postgres_publish.swap_in_next_tables(connection, names)
     return count
 
@@ -162,7 +201,9 @@ def _publish_duckdb(
         connection.execute(delete(table))
     _copy_duckdb(connection, schema.campaigns, _dimension_lines(campaigns))
     _copy_duckdb(connection, schema.creators, _dimension_lines(creators))
-    return _copy_duckdb(connection, schema.campaign_daily_metrics, metrics)
+    count = _copy_duckdb(connection, schema.campaign_daily_metrics, metrics)
+    _refresh_rollups(connection)
+    return count
 
 
 def _loaded_by() -> str:

@@ -1,16 +1,23 @@
 """Use case: the days of a campaign that break its benchmark thresholds."""
 
 from decimal import Decimal
-from fractions import Fraction
 
 from analytics.domain.errors import CampaignNotFound
 from analytics.domain.models import Alert, AnomalyReport, DailyMetrics, Issue, Thresholds
 from analytics.domain.ports import BenchmarkGateway, CampaignMetricsRepository
 
 
+def _ratio(value: int | Decimal) -> tuple[int, int]:
+    return value.as_integer_ratio() if isinstance(value, Decimal) else (value, 1)
+
+
 def _below(numerator: int | Decimal, denominator: int | Decimal, minimum: Decimal) -> bool:
-    """numerator / denominator < minimum, exactly (Fractions: no rounding at any precision)."""
-    return Fraction(numerator) < Fraction(minimum) * Fraction(denominator)
+    """numerator / denominator < minimum, exactly: cross-multiplied integer ratios, no
+    division and no rounding at any size (denominator > 0)."""
+    n, n_scale = _ratio(numerator)
+    d, d_scale = _ratio(denominator)
+    m, m_scale = _ratio(minimum)
+    return n * d_scale * m_scale < m * d * n_scale
 
 
 def daily_issues(day: DailyMetrics, thresholds: Thresholds) -> tuple[Issue, ...]:
