@@ -65,12 +65,16 @@ class FakeRepository:
         self.calls.append(("campaign_performance", {"campaign_id": campaign_id}))
         return self.performance.get(campaign_id)
 
-    async def top_creators(self, *, campaign_id: str, limit: int) -> list[CreatorStats]:
+    async def top_creators(self, *, campaign_id: str, limit: int) -> list[CreatorStats] | None:
         self.calls.append(("top_creators", {"campaign_id": campaign_id, "limit": limit}))
+        if campaign_id not in self.campaigns:
+            return None
         return self.creators.get(campaign_id, [])[:limit]
 
-    async def daily_metrics(self, *, campaign_id: str) -> list[DailyMetrics]:
+    async def daily_metrics(self, *, campaign_id: str) -> list[DailyMetrics] | None:
         self.calls.append(("daily_metrics", {"campaign_id": campaign_id}))
+        if campaign_id not in self.campaigns:
+            return None
         return self.days.get(campaign_id, [])
 
     async def is_available(self) -> bool:

@@ -160,7 +160,7 @@ def _refresh_rollups(connection: Connection, suffix: str = "") -> None:
         (schema.campaign_day_totals, (facts.campaign_id, facts.metric_date)),
         (schema.campaign_creator_totals, (facts.campaign_id, facts.creator_id)),
     ):
-        grouped = select(*key, *measures).group_by(*key).order_by(*key)
+        grouped = select(*key, *measures).group_by(*key)
         target = named(rollup)
         connection.execute(insert(target).from_select(list(target.columns.keys()), grouped))
 
@@ -244,6 +244,7 @@ def load_dataset(
         if postgres:
             connection.execute(text("SET LOCAL statement_timeout = 0"))
             connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+            connection.execute(text("SET LOCAL work_mem = '256MB'"))  # rollups: hash in memory
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
         current = connection.execute(query("current_dataset")).one_or_none()
         if current is not None and (current.checksum, current.dataset_name) == (

@@ -59,8 +59,11 @@ class SqlAlchemyMetricsRepository:
         )
         return CampaignPerformance(row.campaign_id, row.campaign_name, totals)
 
-    async def top_creators(self, *, campaign_id: str, limit: int) -> list[CreatorStats]:
-        rows = await self._all("top_creators", {"campaign_id": campaign_id, "limit": limit})
+    async def top_creators(self, *, campaign_id: str, limit: int) -> list[CreatorStats] | None:
+        parameters = {"campaign_id": campaign_id, "limit": limit}
+        rows = await self._all_of_campaign("top_creators", parameters)
+        if rows is None:
+            return None
         return [
             CreatorStats(
                 campaign_id=row.campaign_id,
@@ -75,8 +78,10 @@ class SqlAlchemyMetricsRepository:
             for row in rows
         ]
 
-    async def daily_metrics(self, *, campaign_id: str) -> list[DailyMetrics]:
-        rows = await self._all("daily_anomalies", {"campaign_id": campaign_id})
+    async def daily_metrics(self, *, campaign_id: str) -> list[DailyMetrics] | None:
+        rows = await self._all_of_campaign("daily_anomalies", {"campaign_id": campaign_id})
+        if rows is None:
+            return None
         return [
             DailyMetrics(
                 metric_date=row.metric_date,
@@ -108,8 +113,17 @@ class SqlAlchemyMetricsRepository:
     async def _one(self, name: str, parameters: Mapping[str, Any]) -> Row[Any] | None:
         return await self._run(lambda c: c.execute(query(name), parameters).one_or_none())
 
-    async def _all(self, name: str, parameters: Mapping[str, Any]) -> list[Row[Any]]:
-        return await self._run(lambda c: list(c.execute(query(name), parameters)))
+    async def _all_of_campaign(
+        self, name: str, parameters: Mapping[str, Any]
+    ) -> list[Row[Any]] | None:
+        """The rows of a question about one campaign, None if it does not exist: both
+        statements on one connection, in one trip to the worker thread."""
+
+        def work(connection: Any) -> list[Row[Any]] | None:
+            found = connection.execute(query("find_campaign"), parameters).one_or_none()
+            return None if found is None else list(connection.execute(query(name), parameters))
+
+        return await self._run(work)
 
     async def _run(self, work: Callable[[Any], T]) -> T:
         def in_connection() -> T:

@@ -15,6 +15,7 @@ from analytics.api.schemas import (
     TopCreatorsOut,
 )
 from analytics.domain import anomalies, health, performance, ranking
+from analytics.domain.models import AnomalyReport, CampaignPerformance, CreatorRanking, HealthReport
 from analytics.domain.ports import BenchmarkGateway, CampaignMetricsRepository
 
 
@@ -34,16 +35,18 @@ def _services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(_services)]
 NOT_FOUND = {404: {"model": ErrorOut, "description": "The campaign does not exist"}}
 
+# Handlers return domain values; FastAPI validates and serialises each one once, through the
+# route's response_model (the schemas read attributes).
 router = APIRouter()
 
 
 @router.get("/health", response_model=HealthOut, tags=["operations"])
-async def get_health(services: ServicesDep) -> HealthOut:
+async def get_health(services: ServicesDep) -> HealthReport:
     """Probes the database (`SELECT 1`) and the benchmark source."""
     report = await health.service_health(
         services.repository, services.gateway, dataset=services.dataset
     )
-    return HealthOut.model_validate(report)
+    return report
 
 
 @router.get(
@@ -52,12 +55,10 @@ async def get_health(services: ServicesDep) -> HealthOut:
     responses=NOT_FOUND,
     tags=["campaigns"],
 )
-async def get_campaign_performance(
-    campaign_id: str, services: ServicesDep
-) -> CampaignPerformanceOut:
+async def get_campaign_performance(campaign_id: str, services: ServicesDep) -> CampaignPerformance:
     """Totals with CTR, CVR and ROAS over every metric row of the campaign."""
     result = await performance.campaign_performance(services.repository, campaign_id=campaign_id)
-    return CampaignPerformanceOut.model_validate(result)
+    return result
 
 
 @router.get("/creators/top", response_model=TopCreatorsOut, responses=NOT_FOUND, tags=["creators"])
@@ -67,10 +68,10 @@ async def get_top_creators(
     limit: Annotated[
         int, Query(ge=ranking.MIN_LIMIT, le=ranking.MAX_LIMIT, description="how many creators")
     ] = ranking.DEFAULT_LIMIT,
-) -> TopCreatorsOut:
+) -> CreatorRanking:
     """Creators ranked by conversions, then clicks (both desc), then creator_id."""
     result = await ranking.top_creators(services.repository, campaign_id=campaign_id, limit=limit)
-    return TopCreatorsOut.model_validate(result)
+    return result
 
 
 @router.get(
@@ -82,9 +83,9 @@ async def get_top_creators(
     },
     tags=["campaigns"],
 )
-async def get_anomalies(campaign_id: str, services: ServicesDep) -> AnomaliesOut:
+async def get_anomalies(campaign_id: str, services: ServicesDep) -> AnomalyReport:
     """Days below the campaign's CTR or ROAS thresholds, or that spent without converting."""
     result = await anomalies.detect_anomalies(
         services.repository, services.gateway, campaign_id=campaign_id
     )
-    return AnomaliesOut.model_validate(result)
+    return result

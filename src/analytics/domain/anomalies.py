@@ -48,10 +48,10 @@ async def detect_anomalies(
     The campaign must exist before thresholds are asked for; without thresholds there is no
     answer (`BenchmarkUnavailable`), never invented defaults.
     """
-    if await repository.find_campaign(campaign_id=campaign_id) is None:
+    days = await repository.daily_metrics(campaign_id=campaign_id)
+    if days is None:
         raise CampaignNotFound(campaign_id)
     thresholds = await gateway.thresholds_for(campaign_id=campaign_id)
-    days = await repository.daily_metrics(campaign_id=campaign_id)
     alerts = []
     for day in sorted(days, key=lambda d: d.metric_date):
         issues = daily_issues(day, thresholds)

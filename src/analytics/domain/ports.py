@@ -26,12 +26,14 @@ class CampaignMetricsRepository(Protocol):
         """Totals over every metric row of the campaign; None if the campaign does not exist."""
         ...
 
-    async def top_creators(self, *, campaign_id: str, limit: int) -> list[CreatorStats]:
-        """Per-creator totals, best first (conversions, clicks desc; creator_id asc)."""
+    async def top_creators(self, *, campaign_id: str, limit: int) -> list[CreatorStats] | None:
+        """Per-creator totals, best first (conversions, clicks desc; creator_id asc);
+        None if the campaign does not exist."""
         ...
 
-    async def daily_metrics(self, *, campaign_id: str) -> list[DailyMetrics]:
-        """One entry per day with metric rows, oldest first."""
+    async def daily_metrics(self, *, campaign_id: str) -> list[DailyMetrics] | None:
+        """One entry per day with metric rows, oldest first; None if the campaign does not
+        exist."""
         ...
 
     async def is_available(self) -> bool: ...

@@ -19,7 +19,7 @@ async def top_creators(
     """
     if not MIN_LIMIT <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between {MIN_LIMIT} and {MAX_LIMIT}")
-    if await repository.find_campaign(campaign_id=campaign_id) is None:
-        raise CampaignNotFound(campaign_id)
     creators = await repository.top_creators(campaign_id=campaign_id, limit=limit)
+    if creators is None:
+        raise CampaignNotFound(campaign_id)
     return CreatorRanking(campaign_id=campaign_id, limit=limit, creators=tuple(creators))
