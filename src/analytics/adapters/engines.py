@@ -24,7 +24,7 @@ def is_duckdb_file(url: str) -> bool:
     return url.startswith("duckdb:///") and not url.startswith("duckdb:///:memory:")
 
 
-def create_database_engine(url: str, *, pool_size: int = 8, read_only: bool = False) -> Engine:
+def create_database_engine(url: str, *, pool_size: int = 10, read_only: bool = False) -> Engine:
     """An engine with pooling suited to the engine kind.
 
     PostgreSQL: pre-ping (a dead connection is replaced, not returned), short connect and
@@ -34,7 +34,7 @@ def create_database_engine(url: str, *, pool_size: int = 8, read_only: bool = Fa
         return create_engine(
             url,
             pool_size=pool_size,
-            max_overflow=pool_size,
+            max_overflow=pool_size // 2,  # for callers outside the repository's limiter
             pool_pre_ping=True,
             pool_timeout=5,
             pool_recycle=1800,

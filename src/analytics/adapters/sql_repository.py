@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import anyio
 import anyio.to_thread
 from sqlalchemy import Engine, Row, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,6 +39,10 @@ class SqlAlchemyMetricsRepository:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # At most as many statements in flight as the pool holds connections: requests wait
+        # here instead of opening and closing overflow connections under load.
+        self._capacity = max(1, engine.pool.size()) if hasattr(engine.pool, "size") else 8
+        self._limiter: anyio.CapacityLimiter | None = None
 
     async def find_campaign(self, *, campaign_id: str) -> Campaign | None:
         row = await self._one("find_campaign", {"campaign_id": campaign_id})
@@ -130,8 +135,10 @@ class SqlAlchemyMetricsRepository:
             with self._engine.connect() as connection:
                 return work(connection)
 
+        if self._limiter is None:  # created on first use, inside the event loop
+            self._limiter = anyio.CapacityLimiter(self._capacity)
         try:
-            return await anyio.to_thread.run_sync(in_connection)
+            return await anyio.to_thread.run_sync(in_connection, limiter=self._limiter)
         except SQLAlchemyError as error:
             log.error("metrics store query failed: %s", error)
             raise RepositoryUnavailable("the metrics store could not answer") from error
