@@ -79,6 +79,13 @@ def naive_performance(data_dir: Path, campaign_id: str) -> dict[str, Any] | None
             f"CREATE VIEW campaign_daily_metrics AS SELECT * FROM read_csv('{path}', "
             f"header = true, columns = {METRICS_TYPES!r})"
         )
+        # The service reads a rollup built at load time; a script computes it on the fly.
+        connection.execute(
+            "CREATE VIEW campaign_day_totals AS SELECT campaign_id, metric_date, "
+            "SUM(impressions) AS impressions, SUM(clicks) AS clicks, "
+            "SUM(conversions) AS conversions, SUM(spend) AS spend, SUM(revenue) AS revenue "
+            "FROM campaign_daily_metrics GROUP BY campaign_id, metric_date"
+        )
         row = connection.execute(sql, {"id": campaign_id}).fetchone()
     finally:
         connection.close()
