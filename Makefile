@@ -23,7 +23,7 @@ run: install
 	$(BIN)/analytics serve --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov-fail-under=90
 
 lint: install
 	$(BIN)/ruff check src tests migrations bench
