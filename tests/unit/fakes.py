@@ -8,7 +8,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from analytics.domain.errors import BenchmarkUnavailable
 from analytics.domain.models import (
-    Campaign,
     CampaignPerformance,
     ComponentStatus,
     CreatorStats,
@@ -55,11 +54,6 @@ class FakeRepository:
     available: bool = True
     dataset_name: str | None = None
     calls: list[tuple[str, dict[str, object]]] = field(default_factory=list)
-
-    async def find_campaign(self, *, campaign_id: str) -> Campaign | None:
-        self.calls.append(("find_campaign", {"campaign_id": campaign_id}))
-        name = self.campaigns.get(campaign_id)
-        return None if name is None else Campaign(campaign_id, name)
 
     async def campaign_performance(self, *, campaign_id: str) -> CampaignPerformance | None:
         self.calls.append(("campaign_performance", {"campaign_id": campaign_id}))

@@ -15,7 +15,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from analytics.adapters.sql_queries import query
 from analytics.domain.errors import RepositoryUnavailable
 from analytics.domain.models import (
-    Campaign,
     CampaignPerformance,
     CreatorStats,
     DailyMetrics,
@@ -43,10 +42,6 @@ class SqlAlchemyMetricsRepository:
         # here instead of opening and closing overflow connections under load.
         self._capacity = max(1, engine.pool.size()) if hasattr(engine.pool, "size") else 8
         self._limiter: anyio.CapacityLimiter | None = None
-
-    async def find_campaign(self, *, campaign_id: str) -> Campaign | None:
-        row = await self._one("find_campaign", {"campaign_id": campaign_id})
-        return None if row is None else Campaign(row.campaign_id, row.campaign_name)
 
     async def campaign_performance(self, *, campaign_id: str) -> CampaignPerformance | None:
         row = await self._one("campaign_performance", {"campaign_id": campaign_id})

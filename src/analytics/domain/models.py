@@ -9,12 +9,6 @@ from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
-class Campaign:
-    campaign_id: str
-    campaign_name: str
-
-
-@dataclass(frozen=True, slots=True)
 class PerformanceTotals:
     """Campaign totals; money is exact, rates are already rounded for display."""
 

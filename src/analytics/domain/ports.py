@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from analytics.domain.models import (
-    Campaign,
     CampaignPerformance,
     ComponentStatus,
     CreatorStats,
@@ -19,8 +18,6 @@ class CampaignMetricsRepository(Protocol):
 
     Methods raise `RepositoryUnavailable` when the store cannot answer.
     """
-
-    async def find_campaign(self, *, campaign_id: str) -> Campaign | None: ...
 
     async def campaign_performance(self, *, campaign_id: str) -> CampaignPerformance | None:
         """Totals over every metric row of the campaign; None if the campaign does not exist."""
