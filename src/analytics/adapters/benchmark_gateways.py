@@ -133,11 +133,6 @@ class FixtureBenchmarkGateway:
         self._thresholds = dict(thresholds)
         self._fallback = fallback
 
-    @classmethod
-    def read(cls, path: Path, fallback: BenchmarkGateway | None = None) -> FixtureBenchmarkGateway:
-        """Load and validate the file; ValueError names what is wrong."""
-        return cls(read_fixture_file(path), fallback)
-
     async def thresholds_for(self, *, campaign_id: str) -> Thresholds:
         if campaign_id in self._thresholds:
             return self._thresholds[campaign_id]

@@ -128,9 +128,7 @@ def _copy_duckdb(connection: Connection, table: Table, lines: Iterable[str]) -> 
             f"'{column.name}': '{column.type.compile(dialect=connection.dialect)}'"
             for column in table.columns
         )
-        text_columns = ", ".join(
-            f"'{column.name}'" for column in table.columns if column.type.python_type is str
-        )
+        text_columns = ", ".join(f"'{name}'" for name in _text_columns(table))
         # Only the path is data, bound as a parameter; the rest comes from the schema.
         statement = text(
             f"INSERT INTO {table.name} SELECT * FROM read_csv(:path, header = false, "  # noqa: S608
@@ -165,6 +163,17 @@ def _refresh_rollups(connection: Connection, suffix: str = "") -> None:
         connection.execute(insert(target).from_select(list(target.columns.keys()), grouped))
 
 
+def _text_columns(table: Table) -> list[str]:
+    """Columns whose empty field is empty text, not NULL."""
+    return [column.name for column in table.columns if column.type.python_type is str]
+
+
+def _copy_into_next(connection: Connection, table: Table, lines: Iterable[str]) -> int:
+    columns = [column.name for column in table.columns]
+    name = table.name + postgres_publish.NEXT
+    return postgres_publish.copy_lines(connection, name, columns, _text_columns(table), lines)
+
+
 def _publish_postgres(
     connection: Connection,
     campaigns: dict[str, str],
@@ -175,13 +184,9 @@ def _publish_postgres(
     names = [table.name for table in PUBLISHED_TABLES]
     postgres_publish.create_next_tables(connection, names)
     started = time.perf_counter()
-    sources = (_dimension_lines(campaigns), _dimension_lines(creators), metrics)
-    for table, lines in zip(PUBLISHED_TABLES, sources, strict=False):
-        columns = [column.name for column in table.columns]
-        text_columns = [c.name for c in table.columns if c.type.python_type is str]
-        count = postgres_publish.copy_lines(
-            connection, table.name + postgres_publish.NEXT, columns, text_columns, lines
-        )
+    _copy_into_next(connection, schema.campaigns, _dimension_lines(campaigns))
+    _copy_into_next(connection, schema.creators, _dimension_lines(creators))
+    count = _copy_into_next(connection, schema.campaign_daily_metrics, metrics)
     log.info("validated and copied %s metric rows in %.1f s", count, time.perf_counter() - started)
     started = time.perf_counter()
     _refresh_rollups(connection, postgres_publish.NEXT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine
 
@@ -20,8 +21,11 @@ def embedded_database_url() -> str:
     return f"duckdb:///:memory:analytics-{uuid.uuid4().hex}"
 
 
-def is_duckdb_file(url: str) -> bool:
-    return url.startswith("duckdb:///") and not url.startswith("duckdb:///:memory:")
+def duckdb_file(url: str) -> Path | None:
+    """The file a `duckdb:///…` URL names; None for other URLs and in-memory databases."""
+    if not url.startswith("duckdb:///") or url.startswith("duckdb:///:memory:"):
+        return None
+    return Path(url.removeprefix("duckdb:///"))
 
 
 def create_database_engine(url: str, *, pool_size: int = 10, read_only: bool = False) -> Engine:

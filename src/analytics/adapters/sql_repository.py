@@ -25,14 +25,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _rate(value: Any) -> float:
-    return float(value)
-
-
-def _money(value: Any) -> Decimal:
-    return Decimal(value)
-
-
 class SqlAlchemyMetricsRepository:
     """Runs each question as one bound statement; blocking I/O stays off the event loop."""
 
@@ -51,11 +43,11 @@ class SqlAlchemyMetricsRepository:
             total_impressions=int(row.total_impressions),
             total_clicks=int(row.total_clicks),
             total_conversions=int(row.total_conversions),
-            total_spend=_money(row.total_spend),
-            total_revenue=_money(row.total_revenue),
-            ctr=_rate(row.ctr),
-            cvr=_rate(row.cvr),
-            roas=_rate(row.roas),
+            total_spend=Decimal(row.total_spend),
+            total_revenue=Decimal(row.total_revenue),
+            ctr=float(row.ctr),
+            cvr=float(row.cvr),
+            roas=float(row.roas),
         )
         return CampaignPerformance(row.campaign_id, row.campaign_name, totals)
 
@@ -72,8 +64,8 @@ class SqlAlchemyMetricsRepository:
                 total_impressions=int(row.total_impressions),
                 total_clicks=int(row.total_clicks),
                 total_conversions=int(row.total_conversions),
-                total_spend=_money(row.total_spend),
-                ctr=_rate(row.ctr),
+                total_spend=Decimal(row.total_spend),
+                ctr=float(row.ctr),
             )
             for row in rows
         ]
@@ -88,10 +80,10 @@ class SqlAlchemyMetricsRepository:
                 total_impressions=int(row.total_impressions),
                 total_clicks=int(row.total_clicks),
                 total_conversions=int(row.total_conversions),
-                total_spend=_money(row.total_spend),
-                total_revenue=_money(row.total_revenue),
-                ctr=_rate(row.ctr),
-                roas=_rate(row.roas),
+                total_spend=Decimal(row.total_spend),
+                total_revenue=Decimal(row.total_revenue),
+                ctr=float(row.ctr),
+                roas=float(row.roas),
             )
             for row in rows
         ]

@@ -25,8 +25,8 @@ from analytics.adapters.dataset_loader import is_current, load_dataset
 from analytics.adapters.engines import (
     SchemaNotReady,
     create_database_engine,
+    duckdb_file,
     embedded_database_url,
-    is_duckdb_file,
     prepare_schema,
 )
 from analytics.adapters.sql_repository import SqlAlchemyMetricsRepository
@@ -81,13 +81,14 @@ def open_database(settings: Settings) -> Engine:
     Connection and schema problems become a `ConfigurationError` naming DATABASE_URL.
     """
     url = settings.database_url or embedded_database_url()
-    dataset = settings.dataset or (settings.data_dir.name if settings.data_dir else "")
+    dataset = settings.dataset or ""  # the DATA_DIR name when DATA_DIR is set
+    file = duckdb_file(url)
     try:
-        if not is_duckdb_file(url):
+        if file is None:
             return _opened(url, settings.data_dir, dataset, read_only=False)
-        if settings.data_dir is not None and not _is_current(url, settings.data_dir, dataset):
+        if settings.data_dir is not None and not _is_current(url, file, settings.data_dir, dataset):
             _opened(url, settings.data_dir, dataset, read_only=False).dispose()
-        elif not Path(url.removeprefix("duckdb:///")).is_file():
+        elif not file.is_file():
             raise ConfigurationError(
                 "DATABASE_URL: no DuckDB file there; create it with `analytics load`"
             )
@@ -105,8 +106,8 @@ def _first_line(error: OperationalError) -> str:
     return str(error.orig or error).splitlines()[0]
 
 
-def _is_current(url: str, data_dir: Path, dataset: str) -> bool:
-    if not Path(url.removeprefix("duckdb:///")).exists():
+def _is_current(url: str, file: Path, data_dir: Path, dataset: str) -> bool:
+    if not file.exists():
         return False
     probe = create_database_engine(url, read_only=True)
     try:
