@@ -74,7 +74,7 @@ async def http_gateway(
 ) -> AsyncIterator[HttpxBenchmarkGateway]:
     timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as client:
-        yield HttpxBenchmarkGateway(client, policy)
+        yield HttpxBenchmarkGateway(lambda: client, policy)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -50,9 +50,15 @@ def _path_segment(campaign_id: str) -> str:
 
 
 class HttpxBenchmarkGateway:
-    """Thresholds from `GET {base}/benchmarks/{campaign_id}` over a shared AsyncClient."""
+    """Thresholds from `GET {base}/benchmarks/{campaign_id}` over a shared AsyncClient.
 
-    def __init__(self, client: httpx.AsyncClient, policy: RetryPolicy | None = None) -> None:
+    `client` gives the client to use, called once per request: the composition root hands
+    out one client per event loop (`LoopLocal`), so a served app shares a single one.
+    """
+
+    def __init__(
+        self, client: Callable[[], httpx.AsyncClient], policy: RetryPolicy | None = None
+    ) -> None:
         self._client = client
         self._policy = policy or RetryPolicy()
 
@@ -101,7 +107,7 @@ class HttpxBenchmarkGateway:
 
     async def _get_once(self, path: str) -> httpx.Response:
         try:
-            response = await self._client.get(path)
+            response = await self._client().get(path)
         except httpx.TransportError as error:
             raise _TransientError(repr(error)) from error
         if response.is_server_error:
@@ -115,7 +121,7 @@ class HttpxBenchmarkGateway:
         try:
             async with (
                 asyncio.timeout(timeout),
-                self._client.stream("GET", "/health", timeout=timeout) as response,
+                self._client().stream("GET", "/health", timeout=timeout) as response,
             ):
                 reachable = response.is_success
         except (TimeoutError, httpx.HTTPError) as error:

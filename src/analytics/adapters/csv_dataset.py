@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from analytics.domain.identifiers import id_problem
+
 CAMPAIGNS_FILE = "campaigns.csv"
 CREATORS_FILE = "creators.csv"
 METRICS_FILE = "campaign_daily_metrics.csv"
@@ -237,8 +239,10 @@ def read_dimension(
     names: dict[str, str] = {}
     first_line: dict[str, int] = {}
     for line, (entity_id, name) in read_rows(path, (id_column, name_column), errors):
-        if entity_id == "":
-            errors.add(path.name, line, id_column, "id must not be empty")
+        if (problem := id_problem(entity_id)) is not None:
+            errors.add(path.name, line, id_column, problem)
+        elif "\x00" in name:
+            errors.add(path.name, line, name_column, "name must not contain a NUL character")
         elif entity_id in first_line:
             reason = f"duplicate id {_show(entity_id)} (first on line {first_line[entity_id]})"
             errors.add(path.name, line, id_column, reason)

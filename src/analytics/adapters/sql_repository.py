@@ -12,6 +12,7 @@ import anyio.to_thread
 from sqlalchemy import Engine, Row, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from analytics.adapters.loop_local import LoopLocal
 from analytics.adapters.sql_queries import query
 from analytics.domain.errors import RepositoryUnavailable
 from analytics.domain.models import (
@@ -33,7 +34,7 @@ class SqlAlchemyMetricsRepository:
         # At most as many statements in flight as the pool holds connections: requests wait
         # here instead of opening and closing overflow connections under load.
         self._capacity = max(1, engine.pool.size()) if hasattr(engine.pool, "size") else 8
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._limiter = LoopLocal(lambda: anyio.CapacityLimiter(self._capacity))
 
     async def campaign_performance(self, *, campaign_id: str) -> CampaignPerformance | None:
         row = await self._one("campaign_performance", {"campaign_id": campaign_id})
@@ -122,10 +123,8 @@ class SqlAlchemyMetricsRepository:
             with self._engine.connect() as connection:
                 return work(connection)
 
-        if self._limiter is None:  # created on first use, inside the event loop
-            self._limiter = anyio.CapacityLimiter(self._capacity)
         try:
-            return await anyio.to_thread.run_sync(in_connection, limiter=self._limiter)
+            return await anyio.to_thread.run_sync(in_connection, limiter=self._limiter.get())
         except SQLAlchemyError as error:
             log.error("metrics store query failed: %s", error)
             raise RepositoryUnavailable("the metrics store could not answer") from error

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -29,8 +29,10 @@ from analytics.adapters.engines import (
     embedded_database_url,
     prepare_schema,
 )
+from analytics.adapters.loop_local import LoopLocal
 from analytics.adapters.sql_repository import SqlAlchemyMetricsRepository
 from analytics.api.errors import install_error_handlers
+from analytics.api.http import HeadAsGetMiddleware
 from analytics.api.routes import Services, router
 from analytics.domain.models import Thresholds
 from analytics.domain.ports import BenchmarkGateway
@@ -46,23 +48,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return _create_app_from_environment()
     fixture = _read_fixture(settings)
     engine = open_database(settings)
-    repository = SqlAlchemyMetricsRepository(engine)
+    clients = _benchmark_clients(settings)
+    services = Services(
+        SqlAlchemyMetricsRepository(engine),
+        _benchmark_gateway(settings, fixture, clients),
+        settings.dataset,
+    )
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            stack.callback(engine.dispose)
-            gateway = await _benchmark_gateway(settings, fixture, stack)
-            app.state.services = Services(repository, gateway, settings.dataset)
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        """Everything requests need is built above, so an app driven without its lifespan
+        (`TestClient(app)` outside `with`) answers too; the lifespan only releases."""
+        try:
             yield
+        finally:
+            if clients is not None and (client := clients.current()) is not None:
+                await client.aclose()
+            engine.dispose()
 
     app = FastAPI(
         title="Campaign analytics",
         version=analytics.__version__,
         description="Campaign performance, creator ranking and daily anomaly alerts.",
         lifespan=lifespan,
+        generate_unique_id_function=lambda route: route.name,  # readable client method names
     )
+    app.add_middleware(HeadAsGetMiddleware)
     app.state.engine = engine
+    app.state.services = services
     install_error_handlers(app)
     app.include_router(router)
     return app
@@ -147,26 +160,32 @@ def _read_fixture(settings: Settings) -> dict[str, Thresholds] | None:
         raise ConfigurationError(f"BENCHMARK_FIXTURES_FILE: {error}") from None
 
 
-async def _benchmark_gateway(
-    settings: Settings, fixture: dict[str, Thresholds] | None, stack: AsyncExitStack
+def _benchmark_clients(settings: Settings) -> LoopLocal[httpx.AsyncClient] | None:
+    """The benchmark service's HTTP client, made on first use (never blocking start-up)."""
+    if settings.benchmark_api_base is None:
+        return None
+    base_url = str(settings.benchmark_api_base)
+    timeout = httpx.Timeout(
+        settings.benchmark_read_timeout, connect=settings.benchmark_connect_timeout
+    )
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+    return LoopLocal(lambda: httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits))
+
+
+def _benchmark_gateway(
+    settings: Settings,
+    fixture: dict[str, Thresholds] | None,
+    clients: LoopLocal[httpx.AsyncClient] | None,
 ) -> BenchmarkGateway:
     """The fixture file first when configured, then the HTTP service, else nothing usable."""
     gateway: BenchmarkGateway | None = None
-    if settings.benchmark_api_base is not None:
-        client = httpx.AsyncClient(
-            base_url=str(settings.benchmark_api_base),
-            timeout=httpx.Timeout(
-                settings.benchmark_read_timeout, connect=settings.benchmark_connect_timeout
-            ),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-        )
-        await stack.enter_async_context(client)
+    if clients is not None:
         policy = RetryPolicy(
             max_attempts=settings.benchmark_max_attempts,
             time_budget=settings.benchmark_time_budget,
             health_timeout=settings.benchmark_health_timeout,
         )
-        gateway = HttpxBenchmarkGateway(client, policy)
+        gateway = HttpxBenchmarkGateway(clients.get, policy)
     if fixture is not None:
         return FixtureBenchmarkGateway(fixture, fallback=gateway)
     return gateway or UnconfiguredBenchmarkGateway()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from analytics.api.http import validation_error
 from analytics.domain.errors import BenchmarkUnavailable, CampaignNotFound, RepositoryUnavailable
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(CampaignNotFound, _campaign_not_found)
     app.add_exception_handler(BenchmarkUnavailable, _benchmark_unavailable)
     app.add_exception_handler(RepositoryUnavailable, _store_unavailable)

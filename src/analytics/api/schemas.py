@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -72,3 +73,16 @@ class HealthOut(_Out):
 
 class ErrorOut(BaseModel):
     detail: str
+
+
+class ValidationProblemOut(BaseModel):
+    type: str
+    loc: list[str | int]
+    msg: str
+    input: Any = None
+
+
+class ValidationErrorOut(BaseModel):
+    """422: what was wrong and where; an echoed input is cut to its first 64 characters."""
+
+    detail: list[ValidationProblemOut]

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from analytics.domain.errors import CampaignNotFound
+from analytics.domain.identifiers import id_problem
 from analytics.domain.models import Alert, AnomalyReport, DailyMetrics, Issue, Thresholds
 from analytics.domain.ports import BenchmarkGateway, CampaignMetricsRepository
 
@@ -48,6 +49,8 @@ async def detect_anomalies(
     The campaign must exist before thresholds are asked for; without thresholds there is no
     answer (`BenchmarkUnavailable`), never invented defaults.
     """
+    if id_problem(campaign_id) is not None:
+        raise CampaignNotFound(campaign_id)
     days = await repository.daily_metrics(campaign_id=campaign_id)
     if days is None:
         raise CampaignNotFound(campaign_id)

@@ -1,6 +1,7 @@
 """Use case: the best creators of a campaign."""
 
 from analytics.domain.errors import CampaignNotFound
+from analytics.domain.identifiers import id_problem
 from analytics.domain.models import CreatorRanking
 from analytics.domain.ports import CampaignMetricsRepository
 
@@ -19,6 +20,8 @@ async def top_creators(
     """
     if not MIN_LIMIT <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between {MIN_LIMIT} and {MAX_LIMIT}")
+    if id_problem(campaign_id) is not None:
+        raise CampaignNotFound(campaign_id)
     creators = await repository.top_creators(campaign_id=campaign_id, limit=limit)
     if creators is None:
         raise CampaignNotFound(campaign_id)
