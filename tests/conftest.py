@@ -43,14 +43,14 @@ def postgres_server() -> tuple[str | None, str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Without a PostgreSQL server the coverage gate, which counts its suites, is off."""
-    url, reason = postgres_server()
+    url, _ = postgres_server()
     if url is None and not os.environ.get(REQUIRE_VARIABLE):
         coverage = config.pluginmanager.get_plugin("_cov")
         if coverage is not None:
             coverage.options.cov_fail_under = None
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header() -> str:
     url, reason = postgres_server()
     return reason if url is None else f"PostgreSQL suites run against {make_url(url)!r}"
 
