@@ -113,10 +113,13 @@ CONTRACT_VARIABLES = (
 )
 
 
+SETTINGS_VARIABLES = tuple(name.upper() for name in Settings.model_fields)
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests configure the service explicitly; the developer's environment never leaks in."""
-    for name in CONTRACT_VARIABLES:
+    for name in {*CONTRACT_VARIABLES, *SETTINGS_VARIABLES}:
         monkeypatch.delenv(name, raising=False)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import AnyHttpUrl, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+_ORIGIN = re.compile(r"https?://[^/\s]+")
 SUPPORTED_DATABASE_SCHEMES = ("duckdb:///", "postgresql+psycopg://", "postgresql://")
 
 
@@ -18,7 +20,10 @@ class ConfigurationError(Exception):
 class Settings(BaseSettings):
     """Everything the service reads from the environment. Unknown variables are ignored."""
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+    # An empty variable means unset (`-e BENCHMARK_FIXTURES_FILE=` in Docker clears a default).
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
 
     data_dir: Path | None = Field(default=None, description="data directory to load and serve")
     dataset_name: str | None = Field(default=None, description="name reported by /health")
@@ -31,6 +36,19 @@ class Settings(BaseSettings):
     benchmark_time_budget: float = Field(default=3.0, gt=0, le=60)
     benchmark_health_timeout: float = Field(default=1.0, gt=0)
     log_level: str = Field(default="INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR)$")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="comma-separated origins allowed to call the API from a browser"
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        for origin in value if isinstance(value, tuple | list) else ():
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"'{origin}' is not an origin like https://app.example.com")
+        return value
 
     @field_validator("data_dir")
     @classmethod

@@ -237,6 +237,37 @@ def test_empty_id_is_refused(tmp_path: Path) -> None:
     )
 
 
+def test_an_id_longer_than_255_characters_is_refused(tmp_path: Path) -> None:
+    creators = CREATORS_TEXT + "c" * 256 + ",Long\n"
+    assert first_error(write_dir(tmp_path, creators=creators)) == RowError(
+        CREATORS, 4, "creator_id", "id is longer than 255 characters"
+    )
+
+
+def test_an_id_of_255_characters_loads(tmp_path: Path, engine: Engine) -> None:
+    campaigns = CAMPAIGNS_TEXT + "c" * 255 + ",Longest\n"
+    assert load_data_dir(engine, write_dir(tmp_path, campaigns=campaigns)).campaigns == 3
+
+
+@pytest.mark.parametrize(
+    ("campaigns", "column", "reason"),
+    [
+        (CAMPAIGNS_TEXT + "cmp-\x00,Nul\n", "campaign_id", "id must not contain a NUL character"),
+        (
+            CAMPAIGNS_TEXT + "cmp-3,N\x00l\n",
+            "campaign_name",
+            "name must not contain a NUL character",
+        ),
+    ],
+)
+def test_a_nul_character_is_refused_on_every_engine(
+    tmp_path: Path, campaigns: str, column: str, reason: str
+) -> None:
+    assert first_error(write_dir(tmp_path, campaigns=campaigns)) == RowError(
+        CAMPAIGNS, 4, column, reason
+    )
+
+
 @pytest.mark.parametrize(
     ("file", "content", "column"),
     [

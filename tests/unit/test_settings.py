@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.settings import ConfigurationError, load_settings
+from analytics.settings import ConfigurationError, Settings, load_settings
 
 
 def test_dataset_name_defaults_to_the_last_segment_of_data_dir(
@@ -56,3 +56,76 @@ def test_invalid_variable_is_named_in_one_line(
     message = str(raised.value)
     assert message.startswith(f"{variable}: ")
     assert "\n" not in message
+
+
+OPTIONAL_DEFAULTS = {
+    "DATASET_NAME": None,
+    "BENCHMARK_API_BASE": None,
+    "BENCHMARK_FIXTURES_FILE": None,
+    "BENCHMARK_CONNECT_TIMEOUT": 0.5,
+    "BENCHMARK_READ_TIMEOUT": 1.0,
+    "BENCHMARK_MAX_ATTEMPTS": 4,
+    "BENCHMARK_TIME_BUDGET": 3.0,
+    "BENCHMARK_HEALTH_TIMEOUT": 1.0,
+    "LOG_LEVEL": "INFO",
+    "CORS_ORIGINS": (),
+}
+
+
+@pytest.mark.parametrize("variable", sorted(OPTIONAL_DEFAULTS))
+def test_an_empty_optional_variable_means_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv(variable, "")
+    assert getattr(load_settings(), variable.lower()) == OPTIONAL_DEFAULTS[variable]
+
+
+def test_every_optional_setting_is_covered_by_the_empty_variable_test() -> None:
+    required_one_of = {"DATA_DIR", "DATABASE_URL"}
+    optional = {name.upper() for name in Settings.model_fields} - required_one_of
+    assert optional == set(OPTIONAL_DEFAULTS)
+
+
+def test_an_empty_database_url_means_the_embedded_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert load_settings().database_url is None
+
+
+def test_an_empty_data_dir_with_a_database_url_serves_the_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1/analytics")
+    monkeypatch.setenv("DATA_DIR", "")
+    assert load_settings().data_dir is None
+
+
+def test_the_readme_docker_example_points_at_a_benchmark_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-e BENCHMARK_FIXTURES_FILE= -e BENCHMARK_API_BASE=…` over an image whose default sets
+    the fixture file: thresholds then come from the service alone."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("BENCHMARK_FIXTURES_FILE", "")
+    monkeypatch.setenv("BENCHMARK_API_BASE", "http://benchmarks:9000")
+    settings = load_settings()
+    assert settings.benchmark_fixtures_file is None
+    assert str(settings.benchmark_api_base) == "http://benchmarks:9000/"
+
+
+def test_cors_origins_are_comma_separated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example.com, http://localhost:3000")
+    assert load_settings().cors_origins == ("https://a.example.com", "http://localhost:3000")
+
+
+def test_a_malformed_cors_origin_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CORS_ORIGINS", "a.example.com/path")
+    with pytest.raises(ConfigurationError, match=r"^CORS_ORIGINS: .*is not an origin"):
+        load_settings()

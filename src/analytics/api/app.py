@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -66,7 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await client.aclose()
             engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc with their assets served by the service itself: /docs works on a
+    # network without internet.
+    app = FastAPIOffline(
         title="Campaign analytics",
         version=analytics.__version__,
         description="Campaign performance, creator ranking and daily anomaly alerts.",
@@ -74,6 +78,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,  # readable client method names
     )
     app.add_middleware(HeadAsGetMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "HEAD"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+            max_age=600,
+        )
     app.state.engine = engine
     app.state.services = services
     install_error_handlers(app)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -65,9 +65,9 @@ class AnomaliesOut(_Out):
 
 
 class HealthOut(_Out):
-    status: str
-    database: str
-    benchmark_service: str
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "error"]
+    benchmark_service: Literal["ok", "fixture", "error"]
     dataset: str
 
 
