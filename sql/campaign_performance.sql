@@ -1,5 +1,5 @@
 -- Totals of one campaign over all of its metric rows.
--- Parameter: :campaign_id. Returns one row, or no row when the campaign does not exist.
+-- Parameters: :tenant_id, :campaign_id. One row, or none when the tenant has no such campaign.
 -- Sums the campaign_day_totals rollup (at most one row per day; refreshed by every load
 -- from campaign_daily_metrics in the same publish), which holds the same exact sums.
 --
@@ -22,7 +22,7 @@ WITH totals AS (
         CAST(COALESCE(SUM(m.spend), 0) AS NUMERIC(38, 2)) AS total_spend,
         CAST(COALESCE(SUM(m.revenue), 0) AS NUMERIC(38, 2)) AS total_revenue
     FROM campaign_day_totals AS m
-    WHERE m.campaign_id = :campaign_id
+    WHERE m.tenant_id = :tenant_id AND m.campaign_id = :campaign_id
 ),
 
 rate_terms AS (
@@ -56,4 +56,4 @@ SELECT
     END AS roas
 FROM campaigns AS c
 CROSS JOIN rate_terms AS r
-WHERE c.campaign_id = :campaign_id
+WHERE c.tenant_id = :tenant_id AND c.campaign_id = :campaign_id

@@ -1,5 +1,5 @@
 -- One campaign rolled up per day (all creators, all rows), oldest first.
--- Parameter: :campaign_id. One row per day that has metric rows.
+-- Parameters: :tenant_id, :campaign_id. One row per day that has metric rows.
 -- Reads the campaign_day_totals rollup (one row per campaign and day, refreshed by every
 -- load); the loader builds it from campaign_daily_metrics in the same publish.
 --
@@ -18,7 +18,7 @@ WITH daily_totals AS (
         CAST(d.spend AS NUMERIC(38, 2)) AS total_spend,
         CAST(COALESCE(d.revenue, 0) AS NUMERIC(38, 2)) AS total_revenue
     FROM campaign_day_totals AS d
-    WHERE d.campaign_id = :campaign_id
+    WHERE d.tenant_id = :tenant_id AND d.campaign_id = :campaign_id
 ),
 
 rate_terms AS (

@@ -1,5 +1,5 @@
 -- The best creators of one campaign, with their totals over the whole campaign.
--- Parameters: :campaign_id, :limit. At most :limit rows; none when the campaign has no rows.
+-- Parameters: :tenant_id, :campaign_id, :limit. At most :limit rows; none when the campaign has no rows.
 --
 -- * Ranked by conversions desc, then clicks desc, then creator_id asc. Ids compare as plain
 --   strings (byte order: 'crt-10' < 'crt-9'); PostgreSQL columns use the "C" collation.
@@ -20,7 +20,7 @@ WITH ranked AS (
         20000 * t.clicks + t.impressions AS ctr_n,
         2 * t.impressions AS ctr_d
     FROM campaign_creator_totals AS t
-    WHERE t.campaign_id = :campaign_id
+    WHERE t.tenant_id = :tenant_id AND t.campaign_id = :campaign_id
     ORDER BY t.conversions DESC, t.clicks DESC, t.creator_id ASC
     LIMIT :limit
 )
@@ -37,5 +37,6 @@ SELECT
         ELSE CAST((r.ctr_n - r.ctr_n % r.ctr_d) / r.ctr_d AS NUMERIC(38, 0)) / 10000.0
     END AS ctr
 FROM ranked AS r
-INNER JOIN creators AS cr ON cr.creator_id = r.creator_id
+INNER JOIN creators AS cr
+    ON cr.tenant_id = :tenant_id AND cr.creator_id = r.creator_id
 ORDER BY r.total_conversions DESC, r.total_clicks DESC, r.creator_id ASC

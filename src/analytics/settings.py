@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Self
 
 from pydantic import AnyHttpUrl, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from analytics.domain.access import DEFAULT_TENANT, tenant_id_problem
 
 _ORIGIN = re.compile(r"https?://[^/\s]+")
 SUPPORTED_DATABASE_SCHEMES = ("duckdb:///", "postgresql+psycopg://", "postgresql://")
@@ -35,6 +38,10 @@ class Settings(BaseSettings):
     benchmark_max_attempts: int = Field(default=4, ge=1, le=10)
     benchmark_time_budget: float = Field(default=3.0, gt=0, le=60)
     benchmark_health_timeout: float = Field(default=1.0, gt=0)
+    anonymous_tenant: str | None = Field(
+        default=None,
+        description="tenant that requests without credentials read as viewer; '' turns it off",
+    )
     log_level: str = Field(default="INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR)$")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="comma-separated origins allowed to call the API from a browser"
@@ -48,6 +55,13 @@ class Settings(BaseSettings):
         for origin in value if isinstance(value, tuple | list) else ():
             if origin != "*" and not _ORIGIN.fullmatch(origin):
                 raise ValueError(f"'{origin}' is not an origin like https://app.example.com")
+        return value
+
+    @field_validator("anonymous_tenant")
+    @classmethod
+    def _valid_tenant(cls, value: str | None) -> str | None:
+        if value and (problem := tenant_id_problem(value)) is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("data_dir")
@@ -81,6 +95,22 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def load_tenant(self) -> str:
+        """The tenant DATA_DIR is loaded into: ANONYMOUS_TENANT when set, else `default`."""
+        return self.anonymous_tenant or DEFAULT_TENANT
+
+    @property
+    def anonymous_access(self) -> str | None:
+        """The tenant requests without credentials read, None when they get 401.
+
+        ANONYMOUS_TENANT when set; ANONYMOUS_TENANT= (empty) turns anonymous access off;
+        unset, it is the tenant DATA_DIR is loaded into (so Part I works as it did), and off
+        when there is no DATA_DIR."""
+        if self.anonymous_tenant is not None:
+            return self.anonymous_tenant or None
+        return self.load_tenant if self.data_dir is not None else None
+
+    @property
     def dataset(self) -> str | None:
         """DATASET_NAME, else the last path segment of DATA_DIR (`data/visible` → `visible`);
         None when neither is set (the database's ledger then names the dataset)."""
@@ -92,9 +122,15 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Settings from the environment, or `ConfigurationError` naming each wrong variable."""
+    """Settings from the environment, or `ConfigurationError` naming each wrong variable.
+
+    Empty variables mean unset, but for ANONYMOUS_TENANT, where empty turns anonymous
+    access off (CONTRACT.md §6)."""
+    explicit: dict[str, str] = {}
+    if any(name.upper() == "ANONYMOUS_TENANT" and not value for name, value in os.environ.items()):
+        explicit["anonymous_tenant"] = ""
     try:
-        return Settings()
+        return Settings(**explicit)
     except ValidationError as error:
         raise ConfigurationError(_describe(error)) from None
 

@@ -31,23 +31,71 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 Identifier = String().with_variant(String(collation="C"), "postgresql")
 Money = Numeric(18, 2)
 
+TenantId = String(63).with_variant(String(63, collation="C"), "postgresql")
+ROLES = ("viewer", "editor", "admin")
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("tenant_id", TenantId, primary_key=True),
+    Column("tenant_name", String, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("tenant_id", TenantId, nullable=False),
+    Column("key_name", String, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),  # hex; the secret is never stored
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint(f"role IN {ROLES}", name="known_role"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+
+def _tenant_column() -> Column:
+    return Column("tenant_id", TenantId, primary_key=True)
+
+
+def _of_tenant(columns: list[str], table: str) -> ForeignKeyConstraint:
+    """A foreign key within one tenant: (tenant_id, …) → table(tenant_id, …)."""
+    return ForeignKeyConstraint(
+        ["tenant_id", *columns], [f"{table}.tenant_id", *(f"{table}.{c}" for c in columns)]
+    ).ddl_if(dialect="postgresql")
+
+
+# Every tenant table starts with tenant_id, and its keys start with it: ids are unique
+# within a tenant (CONTRACT.md §6). On PostgreSQL the fact and rollup tables are partitioned
+# by tenant (one partition per tenant, swapped in by a load) and every tenant table has a
+# row-level security policy keyed on the transaction's `analytics.tenant_id`: both live in
+# migration 0005 only (duckdb_engine would pass PostgreSQL table options on to DuckDB).
 campaigns = Table(
     "campaigns",
     metadata,
+    _tenant_column(),
     Column("campaign_id", Identifier, primary_key=True),
     Column("campaign_name", String, nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]).ddl_if(dialect="postgresql"),
 )
 
 creators = Table(
     "creators",
     metadata,
+    _tenant_column(),
     Column("creator_id", Identifier, primary_key=True),
     Column("creator_name", String, nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]).ddl_if(dialect="postgresql"),
 )
 
 campaign_daily_metrics = Table(
     "campaign_daily_metrics",
     metadata,
+    Column("tenant_id", TenantId, nullable=False),
     Column("metric_date", Date, nullable=False),
     Column("campaign_id", Identifier, nullable=False),
     Column("creator_id", Identifier, nullable=False),
@@ -62,9 +110,9 @@ campaign_daily_metrics = Table(
     CheckConstraint("spend >= 0", name="spend_not_negative"),
     CheckConstraint("revenue >= 0", name="revenue_not_negative"),
     # PostgreSQL only: DuckDB cannot delete a referenced key and insert it again in one
-    # transaction, which every reload does; the loader checks every id there instead.
-    ForeignKeyConstraint(["campaign_id"], ["campaigns.campaign_id"]).ddl_if(dialect="postgresql"),
-    ForeignKeyConstraint(["creator_id"], ["creators.creator_id"]).ddl_if(dialect="postgresql"),
+    # transaction; the loader checks every id there instead.
+    _of_tenant(["campaign_id"], "campaigns"),
+    _of_tenant(["creator_id"], "creators"),
 )
 
 # Rollups, refreshed by every load inside the same publish; the three queries read them.
@@ -87,25 +135,28 @@ def _measures() -> list[Column]:
 campaign_day_totals = Table(
     "campaign_day_totals",
     metadata,
+    _tenant_column(),
     Column("campaign_id", Identifier, primary_key=True),
     Column("metric_date", Date, primary_key=True),
     *_measures(),
-    ForeignKeyConstraint(["campaign_id"], ["campaigns.campaign_id"]).ddl_if(dialect="postgresql"),
+    _of_tenant(["campaign_id"], "campaigns"),
 )
 
 campaign_creator_totals = Table(
     "campaign_creator_totals",
     metadata,
+    _tenant_column(),
     Column("campaign_id", Identifier, primary_key=True),
     Column("creator_id", Identifier, primary_key=True),
     *_measures(),
-    ForeignKeyConstraint(["campaign_id"], ["campaigns.campaign_id"]).ddl_if(dialect="postgresql"),
-    ForeignKeyConstraint(["creator_id"], ["creators.creator_id"]).ddl_if(dialect="postgresql"),
+    _of_tenant(["campaign_id"], "campaigns"),
+    _of_tenant(["creator_id"], "creators"),
 )
 
 # PostgreSQL: the ranking read straight off the index, a campaign's best creators first.
 Index(
     "ix_campaign_creator_totals_ranking",
+    campaign_creator_totals.c.tenant_id,
     campaign_creator_totals.c.campaign_id,
     campaign_creator_totals.c.conversions.desc(),
     campaign_creator_totals.c.clicks.desc(),
@@ -113,11 +164,12 @@ Index(
     postgresql_include=["impressions", "spend"],
 ).ddl_if(dialect="postgresql")
 
-# The load ledger: one row per published dataset; the newest row is what is served.
+# The load ledger: one row per published dataset; a tenant's newest row is what it serves.
 dataset_loads = Table(
     "dataset_loads",
     metadata,
     Column("load_id", Integer, primary_key=True, autoincrement=False),
+    Column("tenant_id", TenantId, nullable=False),
     Column("dataset_name", String, nullable=False),
     Column("checksum", String(64), nullable=False),
     Column("file_checksums", Text, nullable=False),
@@ -128,4 +180,5 @@ dataset_loads = Table(
     Column("finished_at", DateTime(timezone=True), nullable=False),
     Column("seconds", Float, nullable=False),
     Column("loaded_by", String, nullable=False),
+    Index("ix_dataset_loads_tenant", "tenant_id", "load_id"),
 )

@@ -26,8 +26,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class SqlAlchemyMetricsRepository:
-    """Runs each question as one bound statement; blocking I/O stays off the event loop."""
+SERVING_ROLE = "analytics_tenant"  # migration 0005: subject to the row-level security policies
+_ENTER_TENANT = text(
+    "SELECT set_config('role', :role, true), set_config('analytics.tenant_id', :tenant_id, true)"
+)
+
+
+class SqlAlchemyMetricsStore:
+    """The serving side of one database: transactions scoped to one tenant, run off the event
+    loop. Shared by every request; `for_tenant` gives the repository of one tenant."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -35,6 +42,45 @@ class SqlAlchemyMetricsRepository:
         # here instead of opening and closing overflow connections under load.
         self._capacity = max(1, engine.pool.size()) if hasattr(engine.pool, "size") else 8
         self._limiter = LoopLocal(lambda: anyio.CapacityLimiter(self._capacity))
+        self._postgres = engine.dialect.name == "postgresql"
+
+    def for_tenant(self, tenant_id: str) -> SqlAlchemyMetricsRepository:
+        return SqlAlchemyMetricsRepository(self, tenant_id)
+
+    async def is_available(self) -> bool:
+        try:
+            await self.run(None, lambda connection: connection.execute(text("SELECT 1")).scalar())
+        except RepositoryUnavailable:
+            return False
+        return True
+
+    async def run(self, tenant_id: str | None, work: Callable[[Any], T]) -> T:
+        """`work(connection)` in one transaction. With a tenant on PostgreSQL, the transaction
+        runs as the serving role with `analytics.tenant_id` set, so row-level security hides
+        every other tenant's rows, whatever the statement says (the second wall behind the
+        `:tenant_id` filter of every query)."""
+
+        def in_transaction() -> T:
+            with self._engine.begin() as connection:
+                if tenant_id is not None and self._postgres:
+                    connection.execute(
+                        _ENTER_TENANT, {"role": SERVING_ROLE, "tenant_id": tenant_id}
+                    )
+                return work(connection)
+
+        try:
+            return await anyio.to_thread.run_sync(in_transaction, limiter=self._limiter.get())
+        except SQLAlchemyError as error:
+            log.error("metrics store query failed: %s", error)
+            raise RepositoryUnavailable("the metrics store could not answer") from error
+
+
+class SqlAlchemyMetricsRepository:
+    """One tenant's metrics: every question is one bound statement filtered on `:tenant_id`."""
+
+    def __init__(self, store: SqlAlchemyMetricsStore, tenant_id: str) -> None:
+        self._store = store
+        self._tenant_id = tenant_id
 
     async def campaign_performance(self, *, campaign_id: str) -> CampaignPerformance | None:
         row = await self._one("campaign_performance", {"campaign_id": campaign_id})
@@ -90,11 +136,7 @@ class SqlAlchemyMetricsRepository:
         ]
 
     async def is_available(self) -> bool:
-        try:
-            await self._run(lambda connection: connection.execute(text("SELECT 1")).scalar())
-        except RepositoryUnavailable:
-            return False
-        return True
+        return await self._store.is_available()
 
     async def current_dataset(self) -> str | None:
         try:
@@ -104,27 +146,20 @@ class SqlAlchemyMetricsRepository:
         return None if row is None else row.dataset_name
 
     async def _one(self, name: str, parameters: Mapping[str, Any]) -> Row[Any] | None:
-        return await self._run(lambda c: c.execute(query(name), parameters).one_or_none())
+        scoped = {**parameters, "tenant_id": self._tenant_id}
+        return await self._store.run(
+            self._tenant_id, lambda c: c.execute(query(name), scoped).one_or_none()
+        )
 
     async def _all_of_campaign(
         self, name: str, parameters: Mapping[str, Any]
     ) -> list[Row[Any]] | None:
         """The rows of a question about one campaign, None if it does not exist: both
-        statements on one connection, in one trip to the worker thread."""
+        statements in one transaction, in one trip to the worker thread."""
+        scoped = {**parameters, "tenant_id": self._tenant_id}
 
         def work(connection: Any) -> list[Row[Any]] | None:
-            found = connection.execute(query("find_campaign"), parameters).one_or_none()
-            return None if found is None else list(connection.execute(query(name), parameters))
+            found = connection.execute(query("find_campaign"), scoped).one_or_none()
+            return None if found is None else list(connection.execute(query(name), scoped))
 
-        return await self._run(work)
-
-    async def _run(self, work: Callable[[Any], T]) -> T:
-        def in_connection() -> T:
-            with self._engine.connect() as connection:
-                return work(connection)
-
-        try:
-            return await anyio.to_thread.run_sync(in_connection, limiter=self._limiter.get())
-        except SQLAlchemyError as error:
-            log.error("metrics store query failed: %s", error)
-            raise RepositoryUnavailable("the metrics store could not answer") from error
+        return await self._store.run(self._tenant_id, work)

@@ -31,11 +31,14 @@ from analytics.adapters.engines import (
     embedded_database_url,
     prepare_schema,
 )
+from analytics.adapters.key_cache import CachedKeyStore
 from analytics.adapters.loop_local import LoopLocal
-from analytics.adapters.sql_repository import SqlAlchemyMetricsRepository
+from analytics.adapters.sql_access import AsyncAccessStore, SqlAlchemyAccessStore
+from analytics.adapters.sql_repository import SqlAlchemyMetricsStore
 from analytics.api.errors import install_error_handlers
 from analytics.api.http import HeadAsGetMiddleware
-from analytics.api.routes import Services, router
+from analytics.api.routes import router
+from analytics.api.services import Services
 from analytics.domain.models import Thresholds
 from analytics.domain.ports import BenchmarkGateway
 from analytics.settings import ConfigurationError, Settings, load_settings
@@ -51,10 +54,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     fixture = _read_fixture(settings)
     engine = open_database(settings)
     clients = _benchmark_clients(settings)
+    access = AsyncAccessStore(SqlAlchemyAccessStore(engine))
     services = Services(
-        SqlAlchemyMetricsRepository(engine),
-        _benchmark_gateway(settings, fixture, clients),
-        settings.dataset,
+        metrics=SqlAlchemyMetricsStore(engine),
+        gateway=_benchmark_gateway(settings, fixture, clients),
+        keys=CachedKeyStore(access),
+        key_administration=access,
+        anonymous_tenant=settings.anonymous_access,
+        dataset=settings.dataset,
     )
 
     @asynccontextmanager
@@ -107,17 +114,20 @@ def open_database(settings: Settings) -> Engine:
     """
     url = settings.database_url or embedded_database_url()
     dataset = settings.dataset or ""  # the DATA_DIR name when DATA_DIR is set
+    tenant = settings.load_tenant
     file = duckdb_file(url)
     try:
         if file is None:
-            return _opened(url, settings.data_dir, dataset, read_only=False)
-        if settings.data_dir is not None and not _is_current(url, file, settings.data_dir, dataset):
-            _opened(url, settings.data_dir, dataset, read_only=False).dispose()
+            return _opened(url, settings.data_dir, dataset, tenant, read_only=False)
+        if settings.data_dir is not None and not _is_current(
+            url, file, settings.data_dir, dataset, tenant
+        ):
+            _opened(url, settings.data_dir, dataset, tenant, read_only=False).dispose()
         elif not file.is_file():
             raise ConfigurationError(
                 "DATABASE_URL: no DuckDB file there; create it with `analytics load`"
             )
-        return _opened(url, None, dataset, read_only=True)
+        return _opened(url, None, dataset, tenant, read_only=True)
     except SchemaNotReady as error:
         raise ConfigurationError(f"DATABASE_URL: {error}") from None
     except OperationalError as error:
@@ -131,23 +141,27 @@ def _first_line(error: OperationalError) -> str:
     return str(error.orig or error).splitlines()[0]
 
 
-def _is_current(url: str, file: Path, data_dir: Path, dataset: str) -> bool:
+def _is_current(url: str, file: Path, data_dir: Path, dataset: str, tenant: str) -> bool:
     if not file.exists():
         return False
     probe = create_database_engine(url, read_only=True)
     try:
-        return is_current(probe, data_dir, dataset_name=dataset)
+        return is_current(probe, data_dir, dataset_name=dataset, tenant_id=tenant)
     finally:
         probe.dispose()
 
 
-def _opened(url: str, data_dir: Path | None, dataset: str, *, read_only: bool) -> Engine:
+def _opened(
+    url: str, data_dir: Path | None, dataset: str, tenant: str, *, read_only: bool
+) -> Engine:
     engine = create_database_engine(url, read_only=read_only)
     try:
         if not read_only:
             prepare_schema(engine)
         if data_dir is not None:
-            load_dataset(engine, data_dir, dataset_name=dataset)
+            load_dataset(
+                engine, data_dir, dataset_name=dataset, tenant_id=tenant, create_tenant=True
+            )
     except BaseException:
         engine.dispose()
         raise

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from analytics.api.http import validation_error
+from analytics.domain.access import Forbidden, KeyNotFound, NotAuthenticated
 from analytics.domain.errors import BenchmarkUnavailable, CampaignNotFound, RepositoryUnavailable
 
 log = logging.getLogger(__name__)
@@ -16,14 +17,26 @@ log = logging.getLogger(__name__)
 BENCHMARK_UNAVAILABLE = "benchmark thresholds are unavailable"
 STORE_UNAVAILABLE = "the metrics store is unavailable"
 INTERNAL_ERROR = "internal server error"
+AUTHENTICATION_REQUIRED = "authentication required"
 
 
 def _detail(status_code: int, detail: str) -> JSONResponse:
     return JSONResponse(status_code=status_code, content={"detail": detail})
 
 
-async def _campaign_not_found(_: Request, error: Exception) -> JSONResponse:
+async def _not_found(_: Request, error: Exception) -> JSONResponse:
     return _detail(404, str(error))
+
+
+async def _not_authenticated(_: Request, error: Exception) -> JSONResponse:
+    """401, the same body whatever was wrong: nothing of the key is echoed or hinted at."""
+    response = _detail(401, AUTHENTICATION_REQUIRED)
+    response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+async def _forbidden(_: Request, error: Exception) -> JSONResponse:
+    return _detail(403, str(error))
 
 
 async def _benchmark_unavailable(request: Request, error: Exception) -> JSONResponse:
@@ -43,7 +56,10 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(CampaignNotFound, _campaign_not_found)
+    app.add_exception_handler(CampaignNotFound, _not_found)
+    app.add_exception_handler(KeyNotFound, _not_found)
+    app.add_exception_handler(NotAuthenticated, _not_authenticated)
+    app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(BenchmarkUnavailable, _benchmark_unavailable)
     app.add_exception_handler(RepositoryUnavailable, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)

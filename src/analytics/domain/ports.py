@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Protocol
 
+from analytics.domain.access import ApiKey, Role
 from analytics.domain.models import (
     CampaignPerformance,
     ComponentStatus,
@@ -48,3 +50,27 @@ class BenchmarkGateway(Protocol):
         ...
 
     async def status(self) -> ComponentStatus: ...
+
+
+class KeyStore(Protocol):
+    """Where API keys are looked up (by id) when requests present them."""
+
+    async def find_key(self, *, key_id: str) -> ApiKey | None: ...
+
+    async def mark_used(self, *, key_id: str, at: dt.datetime) -> None: ...
+
+
+class KeyAdministration(Protocol):
+    """A tenant's keys, as its admins manage them."""
+
+    async def create_key(
+        self, *, tenant_id: str, role: Role, key_name: str | None
+    ) -> tuple[ApiKey, str]:
+        """The stored key and the key itself, which is never shown again."""
+        ...
+
+    async def keys(self, *, tenant_id: str) -> list[ApiKey]: ...
+
+    async def revoke_key(self, *, key_id: str, tenant_id: str) -> bool:
+        """False when the tenant has no such key that is still active."""
+        ...

@@ -1,12 +1,14 @@
-"""Routers: parse the request, call one use case, shape the answer."""
+"""Campaign questions (CONTRACT.md §4): parse the request, call one use case, shape the answer.
+
+Every handler gets the caller's tenant's repository: the scoping is in the data layer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
+from analytics.api.auth import ServicesDep, TenantRepository
 from analytics.api.errors import BENCHMARK_UNAVAILABLE, STORE_UNAVAILABLE
 from analytics.api.parameters import CampaignIdPath, CampaignIdQuery, CreatorLimit
 from analytics.api.schemas import (
@@ -19,20 +21,6 @@ from analytics.api.schemas import (
 )
 from analytics.domain import anomalies, health, performance, ranking
 from analytics.domain.models import AnomalyReport, CampaignPerformance, CreatorRanking, HealthReport
-from analytics.domain.ports import BenchmarkGateway, CampaignMetricsRepository
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """What the routers need, built by the composition root."""
-
-    repository: CampaignMetricsRepository
-    gateway: BenchmarkGateway
-    dataset: str | None  # None: as the database's load ledger says
-
-
-def _services(request: Request) -> Services:
-    return request.app.state.services
 
 
 def _error(description: str, detail: str) -> dict[str, Any]:
@@ -43,7 +31,6 @@ def _error(description: str, detail: str) -> dict[str, Any]:
     }
 
 
-ServicesDep = Annotated[Services, Depends(_services)]
 INVALID = {
     "422": {
         "model": ValidationErrorOut,
@@ -64,6 +51,11 @@ INVALID = {
         },
     }
 }
+UNAUTHENTICATED = {
+    401: _error(
+        "No credentials where they are required, or an invalid key", "authentication required"
+    )
+}
 NOT_FOUND = {404: _error("The campaign does not exist", "campaign 'cmp-404' not found")}
 STORE_DOWN = {503: _error("The metrics store did not answer", STORE_UNAVAILABLE)}
 NO_THRESHOLDS = {502: _error("Thresholds could not be had", BENCHMARK_UNAVAILABLE)}
@@ -77,51 +69,57 @@ router = APIRouter()
 async def get_health(services: ServicesDep) -> HealthReport:
     """Probes the database (`SELECT 1`) and the benchmark source. Always 200: `status` says
     whether the instance can answer (`ok`) or not (`degraded`)."""
-    report = await health.service_health(
-        services.repository, services.gateway, dataset=services.dataset
+    return await health.service_health(
+        services.metrics,
+        services.gateway,
+        dataset=services.dataset,
+        dataset_tenant=None
+        if services.anonymous_tenant is None
+        else services.metrics.for_tenant(services.anonymous_tenant),
     )
-    return report
 
 
 @router.get(
     "/campaigns/{campaign_id:anytext}/performance",
     response_model=CampaignPerformanceOut,
-    responses={**NOT_FOUND, **INVALID, **STORE_DOWN},
+    responses={**UNAUTHENTICATED, **NOT_FOUND, **INVALID, **STORE_DOWN},
     tags=["campaigns"],
 )
 async def get_campaign_performance(
-    campaign_id: CampaignIdPath, services: ServicesDep
+    campaign_id: CampaignIdPath, repository: TenantRepository
 ) -> CampaignPerformance:
     """Totals with CTR, CVR and ROAS over every metric row of the campaign."""
-    result = await performance.campaign_performance(services.repository, campaign_id=campaign_id)
+    result = await performance.campaign_performance(repository, campaign_id=campaign_id)
     return result
 
 
 @router.get(
     "/creators/top",
     response_model=TopCreatorsOut,
-    responses={**NOT_FOUND, **INVALID, **STORE_DOWN},
+    responses={**UNAUTHENTICATED, **NOT_FOUND, **INVALID, **STORE_DOWN},
     tags=["creators"],
 )
 async def get_top_creators(
-    services: ServicesDep,
+    repository: TenantRepository,
     campaign_id: CampaignIdQuery,
     limit: CreatorLimit = ranking.DEFAULT_LIMIT,
 ) -> CreatorRanking:
     """Creators ranked by conversions, then clicks (both desc), then creator_id."""
-    result = await ranking.top_creators(services.repository, campaign_id=campaign_id, limit=limit)
+    result = await ranking.top_creators(repository, campaign_id=campaign_id, limit=limit)
     return result
 
 
 @router.get(
     "/campaigns/{campaign_id:anytext}/anomalies",
     response_model=AnomaliesOut,
-    responses={**NOT_FOUND, **INVALID, **NO_THRESHOLDS, **STORE_DOWN},
+    responses={**UNAUTHENTICATED, **NOT_FOUND, **INVALID, **NO_THRESHOLDS, **STORE_DOWN},
     tags=["campaigns"],
 )
-async def get_anomalies(campaign_id: CampaignIdPath, services: ServicesDep) -> AnomalyReport:
+async def get_anomalies(
+    campaign_id: CampaignIdPath,
+    repository: TenantRepository,
+    services: ServicesDep,
+) -> AnomalyReport:
     """Days below the campaign's CTR or ROAS thresholds, or that spent without converting."""
-    result = await anomalies.detect_anomalies(
-        services.repository, services.gateway, campaign_id=campaign_id
-    )
+    result = await anomalies.detect_anomalies(repository, services.gateway, campaign_id=campaign_id)
     return result

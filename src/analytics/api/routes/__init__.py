@@ -1,0 +1,9 @@
+"""The HTTP API's routers, one module per capability."""
+
+from fastapi import APIRouter
+
+from analytics.api.routes import campaigns, keys
+
+router = APIRouter()
+router.include_router(campaigns.router)
+router.include_router(keys.router)

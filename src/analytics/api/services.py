@@ -1,0 +1,35 @@
+"""What the routers need, built once by the composition root and read from `app.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from fastapi import Request
+
+from analytics.domain.ports import (
+    BenchmarkGateway,
+    CampaignMetricsRepository,
+    KeyAdministration,
+    KeyStore,
+)
+
+
+class TenantRepositories(Protocol):
+    def for_tenant(self, tenant_id: str) -> CampaignMetricsRepository: ...
+
+    async def is_available(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    metrics: TenantRepositories
+    gateway: BenchmarkGateway
+    keys: KeyStore
+    key_administration: KeyAdministration
+    anonymous_tenant: str | None  # None: requests without credentials get 401
+    dataset: str | None  # None: as the anonymous tenant's load ledger says
+
+
+def services_of(request: Request) -> Services:
+    return request.app.state.services
