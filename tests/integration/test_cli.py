@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner, Result
 
@@ -263,6 +263,21 @@ def test_migrate_with_downgrade_goes_down_to_the_older_revision(empty_postgres: 
         "schema downgraded from revision 0004 to 0002\n",
     )
     assert _revision(empty_postgres) == "0002"
+
+
+def test_migrate_refuses_a_schema_from_a_newer_release(empty_postgres: str) -> None:
+    env = {"DATABASE_URL": empty_postgres}
+    invoke(["migrate"], env=env)
+    engine = create_engine(empty_postgres)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    result = invoke(["migrate"], env=env)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "database schema is at revision '0099', which this version does not define "
+        "(migrated by a newer release?)\n",
+    )
 
 
 # --- datasets -------------------------------------------------------------------------------
