@@ -134,3 +134,18 @@ def test_a_refused_connection_is_one_warning_line(
         "GET /campaigns/cmp-002/anomalies: benchmark service failed: "
         "ConnectError('All connection attempts failed')"
     )
+
+
+def test_a_benchmark_service_too_slow_for_the_budget_is_one_warning_line(
+    make_client: ClientFactory, benchmark_server: BenchmarkServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    benchmark_server.always(json_reply({"min_ctr": 0.03, "min_roas": 2.5}, delay=2.0))
+    settings = {**FAST_SETTINGS, "benchmark_read_timeout": 3.0}  # the budget runs out first
+    client = make_client(VISIBLE_DATA, benchmark_api_base=benchmark_server.base_url, **settings)
+
+    assert client.get("/campaigns/cmp-002/anomalies").status_code == 502
+
+    [record] = warnings_and_worse(caplog)
+    assert record.getMessage() == (
+        "GET /campaigns/cmp-002/anomalies: benchmark service: no answer within 1 s"
+    )
