@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from typer.core import TyperCommand, TyperGroup
 
-from analytics import __version__
+from analytics import __version__, logs
 from analytics.adapters import migrations
 from analytics.adapters.csv_dataset import DatasetRefused
 from analytics.adapters.dataset_loader import check_dataset, load_dataset
@@ -94,9 +94,12 @@ PostgresUrl = Annotated[
 ]
 
 
-def _configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per benchmark call is noise
+def _configure_logging(level: str | None = None) -> None:
+    """The one logging configuration (`analytics.logs`) at `level`, else LOG_LEVEL."""
+    try:
+        logs.configure_logging(level or logs.environment_level())
+    except ValueError as error:
+        raise _fail(f"configuration error: LOG_LEVEL: {error}", 2) from None
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -138,9 +141,10 @@ def serve(
         raise _fail(f"configuration error: {error}", 2) from None
     except DatasetRefused as error:
         raise _fail(error.summary()) from None
-    log_level = settings.log_level.lower()
+    # uvicorn applies this in every worker process too (its default would replace ours)
+    log_config = logs.logging_config(settings.log_level)
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        uvicorn.run(app, host=host, port=port, log_config=log_config)
         return
     # Each worker builds its own app; what this process published, they find current.
     close_app(app)
@@ -150,7 +154,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level=log_level,
+        log_config=log_config,
     )
 
 

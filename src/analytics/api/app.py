@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 import analytics
+from analytics import logs
 from analytics.adapters.benchmark_gateways import (
     FixtureBenchmarkGateway,
     HttpxBenchmarkGateway,
@@ -156,7 +157,9 @@ def _opened(url: str, data_dir: Path | None, dataset: str, *, read_only: bool) -
 
 def _create_app_from_environment() -> FastAPI:
     try:
-        return create_app(load_settings())
+        settings = load_settings()
+        logs.configure_logging_unless_configured(settings.log_level)  # a bare uvicorn run
+        return create_app(settings)
     except ConfigurationError as error:
         raise SystemExit(f"configuration error: {error}") from None
     except DatasetRefused as error:
