@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,9 +26,26 @@ from analytics.cli import cli, ledger_table
 from tests.conftest import new_postgres_database
 from tests.support import VISIBLE_DATA, DataDir
 
+LOG_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} [A-Z]+ \S+: ", re.MULTILINE)
 
-def invoke(args: list[str], env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, args, env=env, prog_name="analytics")
+
+@dataclass(frozen=True)
+class Outcome:
+    """A command's exit code and output; `stderr` without the log lines (`logs` has them),
+    so that a message can be compared exactly whatever the phases logged before it."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    logs: str
+
+
+def invoke(args: list[str], env: dict[str, str] | None = None) -> Outcome:
+    result: Result = CliRunner().invoke(cli, args, env=env, prog_name="analytics")
+    lines = result.stderr.splitlines(keepends=True)
+    logs = [line for line in lines if LOG_LINE.match(line)]
+    messages = [line for line in lines if not LOG_LINE.match(line)]
+    return Outcome(result.exit_code, result.stdout, "".join(messages), "".join(logs))
 
 
 BROKEN = DataDir(
