@@ -187,7 +187,8 @@ def test_every_request_during_a_freeze_answers_503_within_the_request_timeout(
     run: StallRun,
 ) -> None:
     frozen = [a for a in run.during_freeze() if a.started >= run.frozen_at + 0.1]
-    assert len(frozen) >= CLIENTS * 2  # they kept arriving: at least two rounds each
+    assert len(frozen) >= CLIENTS
+    assert any(a.started > run.frozen_at + REQUEST_TIMEOUT for a in frozen)  # kept arriving
     assert {a.status for a in frozen} == {503}
     assert {a.body for a in frozen} == {b'{"detail":"the metrics store is unavailable"}'}
     assert max(a.seconds for a in frozen) <= REQUEST_TIMEOUT + MARGIN
