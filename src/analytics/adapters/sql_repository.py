@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Engine, Row, text
+from sqlalchemy import Connection, Engine, Row, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from analytics.adapters.connection_deadlines import DeadlinePassed, Watch, watching
+from analytics.adapters.engines import PROBE_POOL_SIZE, create_probe_engine
 from analytics.adapters.loop_local import LoopLocal
 from analytics.adapters.sql_queries import query
 from analytics.domain.errors import RepositoryUnavailable
@@ -26,15 +30,45 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class SqlAlchemyMetricsRepository:
-    """Runs each question as one bound statement; blocking I/O stays off the event loop."""
+@dataclass(frozen=True, slots=True)
+class StoreDeadlines:
+    """Seconds a PostgreSQL call may take, queueing included, before the store counts as
+    unavailable (defaults: those of DATABASE_REQUEST_TIMEOUT and DATABASE_HEALTH_TIMEOUT)."""
 
-    def __init__(self, engine: Engine) -> None:
+    request: float = 5.0
+    health: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """Where calls run: engine, limiter, and deadline (None: DuckDB, which has no network)."""
+
+    engine: Engine
+    limiter: LoopLocal[anyio.CapacityLimiter]
+    timeout: float | None
+
+
+class SqlAlchemyMetricsRepository:
+    """Runs each question as one bound statement; blocking I/O stays off the event loop.
+
+    On PostgreSQL every call has a deadline: at it, the caller gets `RepositoryUnavailable`
+    at once and the connection the worker thread may be stuck on is cut (see
+    `connection_deadlines`). `/health` probes on a pool and limiter of their own.
+    """
+
+    def __init__(self, engine: Engine, deadlines: StoreDeadlines = StoreDeadlines()) -> None:
         self._engine = engine
         # At most as many statements in flight as the pool holds connections: requests wait
         # here instead of opening and closing overflow connections under load.
         self._capacity = max(1, engine.pool.size()) if hasattr(engine.pool, "size") else 8
         self._limiter = LoopLocal(lambda: anyio.CapacityLimiter(self._capacity))
+        if engine.dialect.name != "postgresql":
+            self._queries = self._probes = _Route(engine, self._limiter, None)
+            return
+        self._queries = _Route(engine, self._limiter, deadlines.request)
+        probe = create_probe_engine(engine, pool_timeout=deadlines.health)
+        probe_limiter = LoopLocal(lambda: anyio.CapacityLimiter(PROBE_POOL_SIZE))
+        self._probes = _Route(probe, probe_limiter, deadlines.health)
 
     async def campaign_performance(self, *, campaign_id: str) -> CampaignPerformance | None:
         row = await self._one("campaign_performance", {"campaign_id": campaign_id})
@@ -91,20 +125,22 @@ class SqlAlchemyMetricsRepository:
 
     async def is_available(self) -> bool:
         try:
-            await self._run(lambda connection: connection.execute(text("SELECT 1")).scalar())
+            await self._run(lambda c: c.execute(text("SELECT 1")).scalar(), self._probes)
         except RepositoryUnavailable:
             return False
         return True
 
     async def current_dataset(self) -> str | None:
         try:
-            row = await self._one("current_dataset", {})
+            row = await self._one("current_dataset", {}, self._probes)
         except RepositoryUnavailable:
             return None
         return None if row is None else row.dataset_name
 
-    async def _one(self, name: str, parameters: Mapping[str, Any]) -> Row[Any] | None:
-        return await self._run(lambda c: c.execute(query(name), parameters).one_or_none())
+    async def _one(
+        self, name: str, parameters: Mapping[str, Any], route: _Route | None = None
+    ) -> Row[Any] | None:
+        return await self._run(lambda c: c.execute(query(name), parameters).one_or_none(), route)
 
     async def _all_of_campaign(
         self, name: str, parameters: Mapping[str, Any]
@@ -118,13 +154,52 @@ class SqlAlchemyMetricsRepository:
 
         return await self._run(work)
 
-    async def _run(self, work: Callable[[Any], T]) -> T:
-        def in_connection() -> T:
-            with self._engine.connect() as connection:
-                return work(connection)
-
+    async def _run(self, work: Callable[[Connection], T], route: _Route | None = None) -> T:
+        route = route or self._queries
+        if route.timeout is None:
+            call = functools.partial(_in_connection, route.engine, work)
+            return await self._in_thread(call, route, abandon_on_cancel=False)
+        watch = Watch()
+        call = functools.partial(_in_watched_connection, route.engine, work, watch)
         try:
-            return await anyio.to_thread.run_sync(in_connection, limiter=self._limiter.get())
-        except SQLAlchemyError as error:
+            with anyio.move_on_after(route.timeout):
+                return await self._in_thread(call, route, abandon_on_cancel=True)
+        finally:
+            watch.expire()  # a thread left behind (deadline, cancellation) is freed
+        log.error("metrics store gave no answer within %s s", route.timeout)
+        raise RepositoryUnavailable(f"the metrics store gave no answer within {route.timeout} s")
+
+    @staticmethod
+    async def _in_thread(call: Callable[[], T], route: _Route, *, abandon_on_cancel: bool) -> T:
+        try:
+            return await anyio.to_thread.run_sync(
+                call, limiter=route.limiter.get(), abandon_on_cancel=abandon_on_cancel
+            )
+        except (SQLAlchemyError, DeadlinePassed) as error:
             log.error("metrics store query failed: %s", error)
             raise RepositoryUnavailable("the metrics store could not answer") from error
+
+
+def _in_connection(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.connect() as connection:
+        return work(connection)
+
+
+def _in_watched_connection(engine: Engine, work: Callable[[Connection], T], watch: Watch) -> T:
+    """`work` on a connection watched from checkout to the end of its transaction."""
+    with watching(watch), engine.connect() as connection:
+        try:
+            return work(connection)
+        finally:
+            _end_watched(connection, watch)
+
+
+def _end_watched(connection: Connection, watch: Watch) -> None:
+    """Roll back while still watched (one more round trip), then stop watching; a connection
+    whose deadline passed may have had its socket shut: invalidated, never pooled again."""
+    try:
+        if not connection.invalidated:
+            connection.rollback()
+    finally:
+        if watch.release():
+            connection.invalidate()

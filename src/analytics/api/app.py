@@ -33,7 +33,7 @@ from analytics.adapters.engines import (
     prepare_schema,
 )
 from analytics.adapters.loop_local import LoopLocal
-from analytics.adapters.sql_repository import SqlAlchemyMetricsRepository
+from analytics.adapters.sql_repository import SqlAlchemyMetricsRepository, StoreDeadlines
 from analytics.api.errors import install_error_handlers
 from analytics.api.http import HeadAsGetMiddleware
 from analytics.api.routes import Services, router
@@ -53,7 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = open_database(settings)
     clients = _benchmark_clients(settings)
     services = Services(
-        SqlAlchemyMetricsRepository(engine),
+        SqlAlchemyMetricsRepository(
+            engine,
+            StoreDeadlines(settings.database_request_timeout, settings.database_health_timeout),
+        ),
         _benchmark_gateway(settings, fixture, clients),
         settings.dataset,
     )
@@ -111,7 +114,8 @@ def open_database(settings: Settings) -> Engine:
     file = duckdb_file(url)
     try:
         if file is None:
-            return _opened(url, settings.data_dir, dataset, read_only=False)
+            timeout = settings.database_request_timeout  # pool checkout: no longer than that
+            return _opened(url, settings.data_dir, dataset, read_only=False, pool_timeout=timeout)
         if settings.data_dir is not None and not _is_current(url, file, settings.data_dir, dataset):
             _opened(url, settings.data_dir, dataset, read_only=False).dispose()
         elif not file.is_file():
@@ -142,8 +146,10 @@ def _is_current(url: str, file: Path, data_dir: Path, dataset: str) -> bool:
         probe.dispose()
 
 
-def _opened(url: str, data_dir: Path | None, dataset: str, *, read_only: bool) -> Engine:
-    engine = create_database_engine(url, read_only=read_only)
+def _opened(
+    url: str, data_dir: Path | None, dataset: str, *, read_only: bool, pool_timeout: float = 5.0
+) -> Engine:
+    engine = create_database_engine(url, read_only=read_only, pool_timeout=pool_timeout)
     try:
         if not read_only:
             prepare_schema(engine)
