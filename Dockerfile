@@ -5,13 +5,17 @@
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
+# The locked, hashed runtime set first (its own layer, rebuilt only when the lock changes),
+# then the project itself without dependencies; `pip check` proves the set is complete.
+COPY requirements/runtime.txt ./requirements/runtime.txt
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY sql ./sql
 COPY migrations ./migrations
-RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --upgrade pip \
-    && /opt/venv/bin/pip install .
+RUN /opt/venv/bin/pip install --no-deps . \
+    && /opt/venv/bin/pip check
 
 FROM python:3.11-slim AS runtime
 ENV PATH=/opt/venv/bin:$PATH \

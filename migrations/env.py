@@ -6,6 +6,8 @@ from sqlalchemy import create_engine
 from analytics.adapters.schema import metadata
 
 config = context.config
+# No `fileConfig(config.config_file_name)` as in Alembic's template: running the migrations
+# must not reconfigure the process's logging, which `analytics.logs` sets up.
 target_metadata = metadata
 
 

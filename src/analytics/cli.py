@@ -1,47 +1,105 @@
-"""`analytics` command line: serve the API, migrate a database, load a data directory."""
+"""`analytics` command line: serve the API, migrate a database, load a data directory, and
+list the datasets loaded.
+
+Exit codes (README "Command line"): 0 done, 1 data refused, 2 usage or configuration
+(including a schema that needs `analytics migrate`), 3 database unreachable or failing.
+"""
 
 from __future__ import annotations
 
 import logging
-import sys
-import time
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from typer.core import TyperCommand, TyperGroup
 
+from analytics import __version__, logs
 from analytics.adapters import migrations
 from analytics.adapters.csv_dataset import DatasetRefused
-from analytics.adapters.dataset_loader import load_dataset
+from analytics.adapters.dataset_loader import check_dataset, load_dataset
 from analytics.adapters.engines import SchemaNotReady, create_database_engine, prepare_schema
+from analytics.adapters.load_ledger import LedgerEntry, recorded_loads
+from analytics.adapters.load_phases import reason, seconds_text
 from analytics.api.app import close_app, create_app
+from analytics.cli_progress import load_progress
 from analytics.settings import ConfigurationError, load_settings
 
+if TYPE_CHECKING:
+    from typer._click.formatting import HelpFormatter
+
+EXIT_REFUSED = 1  # the data directory breaks the contract: nothing was written
+EXIT_USAGE = 2  # bad options or configuration, or a schema to migrate first
+EXIT_DATABASE = 3  # the database could not be reached, or failed: nothing was changed
+SUPPORTED_DATABASES = ("postgresql", "duckdb")
+
+
+class _Group(TyperGroup):
+    """The command list shows each command's first paragraph whole (wrapped), not cut short."""
+
+    def format_commands(self, ctx: typer.Context, formatter: HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                summary = command.short_help or (command.help or "").split("\n\n")[0]
+                rows.append((name, " ".join(summary.split())))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
 cli = typer.Typer(
+    cls=_Group,
     help="Campaign analytics service.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: flags without `<bool>` type labels
 )
 log = logging.getLogger("analytics")
-LOG_PROGRESS_EVERY_SECONDS = 10
+
+
+class _Command(TyperCommand):
+    """Usage lines in the usual notation: `DATA_DIR`, not Typer's `{DATA_DIR}`."""
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return [re.sub(r"^\{(.+)\}(\.\.\.)?$", r"\1\2", piece) for piece in pieces]
+
 
 DatabaseUrl = Annotated[
     str | None,
     typer.Option(
-        "--database-url", envvar="DATABASE_URL", help="postgresql+psycopg://… or duckdb:///file"
+        "--database-url",
+        envvar="DATABASE_URL",
+        metavar="URL",
+        help="postgresql+psycopg://user@host:5432/db or duckdb:///path/file.duckdb",
+    ),
+]
+PostgresUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="DATABASE_URL",
+        metavar="URL",
+        help="postgresql+psycopg://user@host:5432/db (DuckDB files need no migration)",
     ),
 ]
 
 
-def _configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per benchmark call is noise
+def _configure_logging(level: str | None = None) -> None:
+    """The one logging configuration (`analytics.logs`) at `level`, else LOG_LEVEL."""
+    try:
+        logs.configure_logging(level or logs.environment_level())
+    except ValueError as error:
+        raise _fail(f"configuration error: LOG_LEVEL: {error}", 2) from None
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -49,8 +107,21 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"analytics {__version__}")
+        raise typer.Exit()
+
+
 @cli.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     """Campaign analytics: performance, creator ranking and anomaly alerts over daily metrics."""
 
 
@@ -70,9 +141,10 @@ def serve(
         raise _fail(f"configuration error: {error}", 2) from None
     except DatasetRefused as error:
         raise _fail(error.summary()) from None
-    log_level = settings.log_level.lower()
+    # uvicorn applies this in every worker process too (its default would replace ours)
+    log_config = logs.logging_config(settings.log_level)
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        uvicorn.run(app, host=host, port=port, log_config=log_config)
         return
     # Each worker builds its own app; what this process published, they find current.
     close_app(app)
@@ -82,94 +154,195 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level=log_level,
-    )
-
-
-@cli.command()
-def migrate(database_url: DatabaseUrl = None, revision: str = "head") -> None:
-    """Create or upgrade the PostgreSQL schema (Alembic) to REVISION."""
-    if not database_url or not database_url.startswith("postgresql"):
-        raise _fail("migrate needs a PostgreSQL --database-url (or DATABASE_URL)", 2)
-    _configure_logging()
-    engine = create_database_engine(database_url)
-    try:
-        migrations.upgrade(engine, revision)
-        typer.echo(f"schema at revision {migrations.current_revision(engine)}")
-    finally:
-        engine.dispose()
-
-
-@cli.command()
-def load(
-    data_dir: Annotated[Path, typer.Argument(help="directory with the CSV files")],
-    database_url: DatabaseUrl = None,
-    dataset: Annotated[
-        str | None, typer.Option(help="dataset name (default: directory name)")
-    ] = None,
-) -> None:
-    """Validate DATA_DIR and publish it atomically as the current dataset."""
-    if not database_url:
-        raise _fail("load needs --database-url (or DATABASE_URL)", 2)
-    if not data_dir.is_dir():
-        raise _fail(f"'{data_dir}' is not a directory", 2)
-    _configure_logging()
-    engine = create_database_engine(database_url)
-    try:
-        prepare_schema(engine)
-        with _progress() as progress:
-            result = load_dataset(
-                engine, data_dir, dataset_name=dataset or data_dir.resolve().name, progress=progress
-            )
-    except SchemaNotReady as error:
-        raise _fail(str(error), 2) from None
-    except DatasetRefused as error:
-        raise _fail(error.summary()) from None
-    except SQLAlchemyError as error:
-        log.debug("load failed", exc_info=error)
-        first_line = str(getattr(error, "orig", error)).splitlines()[0]
-        raise _fail(f"load failed, nothing changed: database error: {first_line}") from None
-    finally:
-        engine.dispose()
-    if not result.loaded:
-        typer.echo(f"'{result.dataset_name}' is already loaded with these files: nothing to do")
-        return
-    rate = result.metric_rows / result.seconds if result.seconds else 0
-    typer.echo(
-        f"published '{result.dataset_name}': {result.campaigns} campaigns, {result.creators} "
-        f"creators, {result.metric_rows} metric rows in {result.seconds:.1f} s ({rate:,.0f} rows/s)"
+        log_config=log_config,
     )
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[int], None]]:
-    """A Rich progress line with rows/s on a terminal; periodic log lines otherwise."""
-    if not sys.stderr.isatty():
-        last_logged = time.monotonic()
+def _database(url: str, *, read_only: bool = False) -> Iterator[Engine]:
+    """An engine on `url` that has answered once. Exits 2 on a malformed URL, 3 when the
+    database cannot be reached or fails later (the command's transaction is rolled back)."""
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() not in SUPPORTED_DATABASES:
+            raise ValueError(
+                f"unsupported database '{parsed.get_backend_name()}' "
+                "(postgresql+psycopg://… or duckdb:///…)"
+            )
+        engine = create_database_engine(url, read_only=read_only)
+    except (ArgumentError, ValueError) as error:
+        raise _fail(f"configuration error: --database-url: {error}", EXIT_USAGE) from None
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as error:
+        engine.dispose()
+        message = f"cannot connect to the database {shown}: {reason(error)}"
+        raise _fail(message, EXIT_DATABASE) from None
+    try:
+        yield engine
+    except SQLAlchemyError as error:
+        log.debug("database error", exc_info=error)
+        raise _fail(f"database error, nothing changed: {reason(error)}", EXIT_DATABASE) from None
+    finally:
+        engine.dispose()
 
-        def log_now_and_then(rows: int) -> None:
-            nonlocal last_logged
-            if time.monotonic() - last_logged >= LOG_PROGRESS_EVERY_SECONDS:
-                last_logged = time.monotonic()
-                log.info("validated and copied %s metric rows", f"{rows:,}")
 
-        yield log_now_and_then
+@cli.command(cls=_Command)
+def migrate(
+    database_url: PostgresUrl = None,
+    revision: Annotated[
+        str,
+        typer.Option(
+            metavar="REVISION",
+            help="head, or a revision id: 0001, 0002, ... (migrations/versions)",
+        ),
+    ] = "head",
+    downgrade: Annotated[
+        bool,
+        typer.Option(
+            "--downgrade",
+            help="Allow going down to an older REVISION (drops what newer ones added).",
+        ),
+    ] = False,
+) -> None:
+    """Create or upgrade the PostgreSQL schema (Alembic migrations) to REVISION."""
+    if not database_url or not database_url.startswith("postgresql"):
+        raise _fail("migrate needs a PostgreSQL --database-url (or DATABASE_URL)", EXIT_USAGE)
+    try:
+        target = migrations.resolve(revision)
+    except migrations.UnknownRevision as error:
+        raise _fail(str(error), EXIT_USAGE) from None
+    _configure_logging()
+    with _database(database_url) as engine:
+        current = migrations.current_revision(engine)
+        try:
+            steps = migrations.steps(current, target)
+        except migrations.UnknownRevision as error:
+            raise _fail(str(error), EXIT_USAGE) from None
+        if steps < 0 and not downgrade:
+            message = (
+                f"database schema is at revision {current}, newer than {target}: "
+                "nothing done (add --downgrade to go down; it drops what newer revisions added)"
+            )
+            raise _fail(message, EXIT_USAGE)
+        if steps > 0:
+            migrations.upgrade(engine, target)
+        elif steps < 0:
+            migrations.downgrade(engine, target)
+    verb = "upgraded" if steps > 0 else "downgraded"
+    if steps == 0:
+        typer.echo(f"schema already at revision {target}: nothing to do")
+    else:
+        typer.echo(
+            f"schema {verb} from {f'revision {current}' if current else 'empty'} to {target}"
+        )
+
+
+DataDir = Annotated[
+    Path,
+    typer.Argument(metavar="DATA_DIR", help="directory with the CSV files", show_default=False),
+]
+
+
+@cli.command(cls=_Command)
+def load(
+    data_dir: DataDir,
+    database_url: DatabaseUrl = None,
+    dataset: Annotated[
+        str | None, typer.Option(metavar="NAME", help="dataset name (default: DATA_DIR's name)")
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Only validate DATA_DIR: no database needed, nothing written."
+        ),
+    ] = False,
+) -> None:
+    """Validate DATA_DIR and publish it atomically as the current dataset."""
+    if not data_dir.is_dir():
+        raise _fail(f"'{data_dir}' is not a directory", EXIT_USAGE)
+    _configure_logging()
+    if check:
+        _check(data_dir)
         return
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.completed:,.0f} metric rows"),
-        TextColumn("{task.fields[rate]} rows/s"),
-        TimeElapsedColumn(),
+    if not database_url:
+        raise _fail("load needs --database-url (or DATABASE_URL)", EXIT_USAGE)
+    with _database(database_url) as engine:
+        try:
+            prepare_schema(engine)
+            with load_progress() as progress:
+                name = dataset or data_dir.resolve().name
+                result = load_dataset(engine, data_dir, dataset_name=name, progress=progress)
+        except SchemaNotReady as error:
+            raise _fail(str(error), EXIT_USAGE) from None
+        except DatasetRefused as error:
+            raise _fail(error.summary(), EXIT_REFUSED) from None
+    if not result.loaded:
+        typer.echo(f"'{result.dataset_name}' is already loaded with these files: nothing to do")
+        return
+    typer.echo(f"published '{result.dataset_name}': {result.summary()}")
+
+
+def _check(data_dir: Path) -> None:
+    try:
+        with load_progress() as progress:
+            result = check_dataset(data_dir, progress=progress)
+    except DatasetRefused as error:
+        raise _fail(error.summary(), EXIT_REFUSED) from None
+    typer.echo(
+        f"data directory '{data_dir}' is valid: {result.campaigns:,} campaigns, "
+        f"{result.creators:,} creators, {result.metric_rows:,} metric rows "
+        f"(checked in {seconds_text(result.seconds)})"
     )
-    with Progress(*columns, transient=True) as bar:
-        task = bar.add_task("load", total=None, rate="-")
 
-        def advance(rows: int) -> None:
-            bar.update(task, completed=rows)
-            speed = bar.tasks[task].speed
-            bar.update(task, rate=f"{speed:,.0f}" if speed else "-")
 
-        yield advance
+@cli.command(cls=_Command)
+def datasets(
+    database_url: DatabaseUrl = None,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="show the newest N loads")] = 20,
+) -> None:
+    """List the loaded datasets (the load ledger), newest first: the first is served."""
+    if not database_url:
+        raise _fail("datasets needs --database-url (or DATABASE_URL)", EXIT_USAGE)
+    _configure_logging()
+    with _database(database_url, read_only=True) as engine:
+        try:
+            entries = recorded_loads(engine, limit=limit)
+        except SchemaNotReady as error:
+            raise _fail(str(error), EXIT_USAGE) from None
+    if not entries:
+        typer.echo("no dataset loaded yet")
+        return
+    typer.echo(ledger_table(entries))
+
+
+LEDGER_HEADER = ("dataset", "loaded at (UTC)", "metric rows", "checksum", "loaded by")
+RIGHT_ALIGNED = {2}  # counts
+
+
+def ledger_table(entries: list[LedgerEntry]) -> str:
+    """The entries as aligned text columns under a header."""
+    rows = [LEDGER_HEADER] + [
+        (
+            entry.dataset_name,
+            entry.loaded_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{entry.metric_rows:,}",
+            entry.checksum[:12],
+            entry.loaded_by,
+        )
+        for entry in entries
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(LEDGER_HEADER))]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.rjust(width) if column in RIGHT_ALIGNED else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
 
 
 def main() -> None:

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(default=None, description="data directory to load and serve")
     dataset_name: str | None = Field(default=None, description="name reported by /health")
     database_url: str | None = Field(default=None, description="unset: embedded DuckDB")
+    database_request_timeout: float = Field(
+        default=5.0, gt=0, le=300, description="seconds a request may wait for the database"
+    )
+    database_health_timeout: float = Field(
+        default=1.0, gt=0, le=60, description="seconds /health waits for the database"
+    )
     benchmark_api_base: AnyHttpUrl | None = None
     benchmark_fixtures_file: Path | None = None
     benchmark_connect_timeout: float = Field(default=0.5, gt=0)

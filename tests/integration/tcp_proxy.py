@@ -1,4 +1,4 @@
-"""A loopback TCP proxy that can be cut and restored: a database outage on demand."""
+"""A loopback TCP proxy that can be cut, frozen and restored: database outages on demand."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ class TcpProxy:
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
+        self._flowing = threading.Event()
+        self._flowing.set()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -38,6 +40,17 @@ class TcpProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
             self._sockets.clear()
+        self._flowing.set()  # pumps held by a freeze wake up and find their sockets closed
+
+    def freeze(self) -> None:
+        """Stop passing bytes without closing anything, like a frozen network or a stalled
+        failover: peers' writes are still accepted (the kernel ACKs them), nothing arrives.
+        New connections are accepted too, and stay silent."""
+        self._flowing.clear()
+
+    def unfreeze(self) -> None:
+        """Pass bytes again, those held during the freeze first."""
+        self._flowing.set()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -51,10 +64,10 @@ class TcpProxy:
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(data)
         except OSError:
             pass

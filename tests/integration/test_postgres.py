@@ -250,10 +250,14 @@ def _write_metrics(path: Path, rows: int) -> Path:
 
 
 def _peak_rss_mb_of_load(data_dir: Path, database_url: str) -> float:
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so a child of a large test
+    # process would report the parent's size; VmHWM belongs to the new address space.
     script = (
-        "import atexit, resource, sys\n"
-        "atexit.register(lambda: print('peak', resource.getrusage(resource.RUSAGE_SELF)"
-        ".ru_maxrss, file=sys.stderr))\n"
+        "import atexit, sys\n"
+        "def peak():\n"
+        "    status = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+        "    print('peak', status, file=sys.stderr)\n"
+        "atexit.register(peak)\n"
         "from analytics.cli import main\n"
         f"sys.argv = ['analytics', 'load', {str(data_dir)!r}, '--database-url', {database_url!r}]\n"
         "main()\n"

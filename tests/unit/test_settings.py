@@ -60,6 +60,8 @@ def test_invalid_variable_is_named_in_one_line(
 
 OPTIONAL_DEFAULTS = {
     "DATASET_NAME": None,
+    "DATABASE_REQUEST_TIMEOUT": 5.0,
+    "DATABASE_HEALTH_TIMEOUT": 1.0,
     "BENCHMARK_API_BASE": None,
     "BENCHMARK_FIXTURES_FILE": None,
     "BENCHMARK_CONNECT_TIMEOUT": 0.5,

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import httpx
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
     stop_after_delay,
@@ -23,8 +24,10 @@ from analytics.adapters.thresholds import decode_json, parse_thresholds
 from analytics.domain.errors import BenchmarkUnavailable
 from analytics.domain.models import ComponentStatus, Thresholds
 from analytics.domain.ports import BenchmarkGateway
+from analytics.logs import escape_controls
 
 log = logging.getLogger(__name__)
+EXCERPT_CHARACTERS = 200  # of an upstream body, in the log line of a failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,21 @@ def _path_segment(campaign_id: str) -> str:
     return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
+def _answer(response: httpx.Response) -> str:
+    """`answered 503 (10240 bytes): <the body's first characters>`, on one line."""
+    text = response.text
+    excerpt = escape_controls(text[:EXCERPT_CHARACTERS])
+    ellipsis = "…" if len(text) > EXCERPT_CHARACTERS else ""
+    size = len(response.content)
+    return f"answered {response.status_code} ({size} bytes): {excerpt}{ellipsis}"
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.debug("benchmark attempt %d: %s; retrying in %.2f s", state.attempt_number, error, wait)
+
+
 class HttpxBenchmarkGateway:
     """Thresholds from `GET {base}/benchmarks/{campaign_id}` over a shared AsyncClient.
 
@@ -63,29 +81,27 @@ class HttpxBenchmarkGateway:
         self._policy = policy or RetryPolicy()
 
     async def thresholds_for(self, *, campaign_id: str) -> Thresholds:
+        """The failure's description (status, body excerpt) goes into BenchmarkUnavailable,
+        which the API logs once; retried attempts are logged here at DEBUG only."""
         path = f"/benchmarks/{_path_segment(campaign_id)}"
         try:
             async with asyncio.timeout(self._policy.time_budget):
                 response = await self._get_with_retries(path)
-        except (TimeoutError, _TransientError, httpx.HTTPError) as error:
-            # HTTPError here is not transient, e.g. a body that cannot be decompressed
-            log.warning("benchmark service failed for %r: %r", campaign_id, error)
+        except TimeoutError:
+            budget = f"{self._policy.time_budget:g} s"
+            raise BenchmarkUnavailable(f"benchmark service: no answer within {budget}") from None
+        except _TransientError as error:
+            raise BenchmarkUnavailable(f"benchmark service {error}") from error
+        except httpx.HTTPError as error:  # not transient, e.g. a body that cannot be decompressed
             raise BenchmarkUnavailable(f"benchmark service failed: {error!r}") from error
         if response.status_code != httpx.codes.OK:
-            log.warning(
-                "benchmark service answered %s for %r: %.200s",
-                response.status_code,
-                campaign_id,
-                response.text,
-            )
-            raise BenchmarkUnavailable(f"benchmark service answered {response.status_code}")
+            raise BenchmarkUnavailable(f"benchmark service {_answer(response)}")
         try:
             return parse_thresholds(decode_json(response.content))
         except ValueError as error:
-            log.warning(
-                "invalid benchmark response for %r: %s: %.200s", campaign_id, error, response.text
-            )
-            raise BenchmarkUnavailable(f"invalid benchmark response: {error}") from error
+            raise BenchmarkUnavailable(
+                f"invalid benchmark response: {error}; {_answer(response)}"
+            ) from error
 
     async def _get_with_retries(self, path: str) -> httpx.Response:
         policy = self._policy
@@ -96,6 +112,7 @@ class HttpxBenchmarkGateway:
             wait=wait_exponential(multiplier=policy.initial_backoff, max=policy.max_backoff)
             + wait_random(0, policy.initial_backoff),
             retry=retry_if_exception_type(_TransientError),
+            before_sleep=_log_retry,
             reraise=True,
         )
         async for attempt in retrying:
@@ -109,9 +126,9 @@ class HttpxBenchmarkGateway:
         try:
             response = await self._client().get(path)
         except httpx.TransportError as error:
-            raise _TransientError(repr(error)) from error
+            raise _TransientError(f"failed: {error!r}") from error
         if response.is_server_error:
-            raise _TransientError(f"status {response.status_code}")
+            raise _TransientError(_answer(response))
         return response
 
     async def status(self) -> ComponentStatus:

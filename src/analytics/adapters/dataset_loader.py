@@ -9,17 +9,14 @@ entry under the same name is not loaded again.
 
 from __future__ import annotations
 
-import getpass
-import hashlib
-import json
 import logging
-import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from sqlalchemy import Connection, Engine, MetaData, Table, delete, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,20 +26,27 @@ from analytics.adapters.csv_dataset import (
     CAMPAIGNS_FILE,
     CREATORS_FILE,
     METRICS_FILE,
+    DatasetRefused,
     ErrorLog,
     MetricsValidator,
     csv_line,
     read_dimension,
 )
+from analytics.adapters.load_ledger import LoadRecord, dataset_checksum, record_load
+from analytics.adapters.load_phases import (
+    COPYING,
+    ROLLUPS,
+    VALIDATING,
+    LoadProgress,
+    PhaseLog,
+    seconds_text,
+)
 from analytics.adapters.sql_queries import query
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int], None]
 PROGRESS_EVERY = 100_000
 LOAD_LOCK_KEY = 7_236_001  # pg_advisory_xact_lock key: one loader at a time per database
-DATA_FILES = (CAMPAIGNS_FILE, CREATORS_FILE, METRICS_FILE)
-TABLE_LAYOUT = 2  # bump when a load must rebuild tables that an older load left otherwise
 # In dependency order: dimensions, facts, then the rollups computed from the facts.
 PUBLISHED_TABLES = (
     schema.campaigns,
@@ -62,29 +66,28 @@ class LoadResult:
     metric_rows: int
     seconds: float
 
-
-def file_checksums(data_dir: Path) -> dict[str, str]:
-    """sha256 of each data file that exists (a missing one is reported by validation)."""
-    checksums = {}
-    for name in DATA_FILES:
-        path = data_dir / name
-        if path.is_file():
-            digest = hashlib.sha256()
-            with path.open("rb") as data:
-                while chunk := data.read(1 << 20):
-                    digest.update(chunk)
-            checksums[name] = digest.hexdigest()
-    return checksums
+    def summary(self) -> str:
+        rate = f" ({self.metric_rows / self.seconds:,.0f} rows/s)" if self.seconds else ""
+        return (
+            f"{self.campaigns:,} campaigns, {self.creators:,} creators, "
+            f"{self.metric_rows:,} metric rows in {seconds_text(self.seconds)}{rate}"
+        )
 
 
-def dataset_checksum(data_dir: Path) -> tuple[str, dict[str, str]]:
-    """One checksum over the data files and the table layout, and each file's own.
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    campaigns: int
+    creators: int
+    metric_rows: int
+    seconds: float
 
-    The layout is part of it so that files published under an older layout (e.g. before the
-    rollups existed) are published again rather than found current."""
-    checksums = file_checksums(data_dir)
-    content = json.dumps({"layout": TABLE_LAYOUT, **checksums}, sort_keys=True)
-    return hashlib.sha256(content.encode()).hexdigest(), checksums
+
+def _is_current_in(connection: Connection, checksum: str, dataset_name: str) -> bool:
+    current = connection.execute(query("current_dataset")).one_or_none()
+    return current is not None and (current.checksum, current.dataset_name) == (
+        checksum,
+        dataset_name,
+    )
 
 
 def is_current(engine: Engine, data_dir: Path, *, dataset_name: str) -> bool:
@@ -92,23 +95,18 @@ def is_current(engine: Engine, data_dir: Path, *, dataset_name: str) -> bool:
     checksum, _ = dataset_checksum(data_dir)
     try:
         with engine.connect() as connection:
-            current = connection.execute(query("current_dataset")).one_or_none()
+            return _is_current_in(connection, checksum, dataset_name)
     except SQLAlchemyError:  # no ledger yet
         return False
-    return current is not None and (current.checksum, current.dataset_name) == (
-        checksum,
-        dataset_name,
-    )
 
 
-def _counted(rows: Iterable[str], progress: Progress | None) -> Iterator[str]:
+def _counted(rows: Iterable[str], phases: PhaseLog) -> Iterator[str]:
     count = 0
     for count, row in enumerate(rows, start=1):
-        if progress is not None and count % PROGRESS_EVERY == 0:
-            progress(count)
+        if count % PROGRESS_EVERY == 0:
+            phases.count(count)
         yield row
-    if progress is not None:
-        progress(count)
+    phases.count(count)
 
 
 def _dimension_lines(names: dict[str, str]) -> Iterator[str]:
@@ -174,28 +172,20 @@ def _copy_into_next(connection: Connection, table: Table, lines: Iterable[str]) 
     return postgres_publish.copy_lines(connection, name, columns, _text_columns(table), lines)
 
 
-def _publish_postgres(
+def _copy_postgres(
     connection: Connection,
     campaigns: dict[str, str],
     creators: dict[str, str],
     metrics: Iterable[str],
 ) -> int:
-    """Copy into fresh `__next` tables, roll them up, then swap them in (postgres_publish)."""
-    names = [table.name for table in PUBLISHED_TABLES]
-    postgres_publish.create_next_tables(connection, names)
-    started = time.perf_counter()
+    """Copy into fresh, bare `__next` tables (swapped in later by postgres_publish)."""
+    postgres_publish.create_next_tables(connection, [table.name for table in PUBLISHED_TABLES])
     _copy_into_next(connection, schema.campaigns, _dimension_lines(campaigns))
     _copy_into_next(connection, schema.creators, _dimension_lines(creators))
-    count = _copy_into_next(connection, schema.campaign_daily_metrics, metrics)
-    log.info("validated and copied %s metric rows in %.1f s", count, time.perf_counter() - started)
-    started = time.perf_counter()
-    _refresh_rollups(connection, postgres_publish.NEXT)
-    log.info("rollups built in %.1f s", time.perf_counter() - started)
-    postgres_publish.swap_in_next_tables(connection, names)
-    return count
+    return _copy_into_next(connection, schema.campaign_daily_metrics, metrics)
 
 
-def _publish_duckdb(
+def _copy_duckdb_in_place(
     connection: Connection,
     campaigns: dict[str, str],
     creators: dict[str, str],
@@ -206,17 +196,79 @@ def _publish_duckdb(
         connection.execute(delete(table))
     _copy_duckdb(connection, schema.campaigns, _dimension_lines(campaigns))
     _copy_duckdb(connection, schema.creators, _dimension_lines(creators))
-    count = _copy_duckdb(connection, schema.campaign_daily_metrics, metrics)
-    _refresh_rollups(connection)
-    return count
+    return _copy_duckdb(connection, schema.campaign_daily_metrics, metrics)
 
 
-def _loaded_by() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # pragma: no cover - no passwd entry in some containers
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+def _publish(connection: Connection, source: _Source, phases: PhaseLog) -> int:
+    """Copy the rows, stop there if any was refused, then roll up (and swap in, PostgreSQL)."""
+    postgres = connection.dialect.name == "postgresql"
+    copy = _copy_postgres if postgres else _copy_duckdb_in_place
+    phases.start(COPYING)
+    metric_rows = copy(connection, source.campaigns, source.creators, source.metrics)
+    source.errors.raise_if_any(source.name)  # rolls the transaction back
+    phases.start(ROLLUPS)
+    _refresh_rollups(connection, postgres_publish.NEXT if postgres else "")
+    if postgres:
+        names = [table.name for table in PUBLISHED_TABLES]
+        postgres_publish.swap_in_next_tables(connection, names, phase=phases.start)
+    return metric_rows
+
+
+@dataclass
+class _Source:
+    """A data directory being read: its dimensions, its metric rows (validated as they are
+    streamed) and the errors found so far."""
+
+    name: str
+    campaigns: dict[str, str]
+    creators: dict[str, str]
+    metrics: Iterator[str]
+    errors: ErrorLog
+
+
+def _read(data_dir: Path, phases: PhaseLog) -> _Source:
+    """Read the dimension files; if any error is found already, validate the rest (to report
+    every error) and raise `DatasetRefused`."""
+    errors = ErrorLog()
+    campaigns = read_dimension(data_dir / CAMPAIGNS_FILE, "campaign_id", "campaign_name", errors)
+    creators = read_dimension(data_dir / CREATORS_FILE, "creator_id", "creator_name", errors)
+    validator = MetricsValidator(campaigns, creators, errors)
+    metrics = _counted(validator.lines(data_dir / METRICS_FILE), phases)
+    if campaigns is None or creators is None or errors.count:
+        phases.start(VALIDATING)
+        for _ in metrics:  # report every error of the directory, write nothing
+            pass
+        _refuse(str(data_dir), errors, phases)
+    return _Source(str(data_dir), campaigns, creators, metrics, errors)
+
+
+def _refuse(name: str, errors: ErrorLog, phases: PhaseLog) -> NoReturn:
+    refused = DatasetRefused(name, errors.errors, errors.count)
+    phases.failed(refused, wrote=False)
+    raise refused
+
+
+def check_dataset(data_dir: Path, *, progress: LoadProgress | None = None) -> CheckResult:
+    """Validate `data_dir` without a database; raises `DatasetRefused` as a load would."""
+    started, phases = time.perf_counter(), PhaseLog(progress)
+    source = _read(data_dir, phases)
+    phases.start(VALIDATING)
+    metric_rows = sum(1 for _ in source.metrics)
+    if source.errors.count:
+        _refuse(source.name, source.errors, phases)
+    phases.end()
+    seconds = time.perf_counter() - started
+    return CheckResult(len(source.campaigns), len(source.creators), metric_rows, seconds)
+
+
+def _lock(connection: Connection) -> None:
+    """PostgreSQL: no statement timeout, memory for the index builds, one loader at a time."""
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(text("SET LOCAL statement_timeout = 0"))
+    connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+    connection.execute(text("SET LOCAL work_mem = '256MB'"))  # rollups: hash in memory
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
 
 
 def load_dataset(
@@ -224,7 +276,7 @@ def load_dataset(
     data_dir: Path,
     *,
     dataset_name: str,
-    progress: Progress | None = None,
+    progress: LoadProgress | None = None,
 ) -> LoadResult:
     """Validate `data_dir` and publish it as the current dataset of `engine`.
 
@@ -232,56 +284,37 @@ def load_dataset(
     """
     started_at, started = datetime.now(UTC), time.perf_counter()
     checksum, checksums = dataset_checksum(data_dir)
-    errors = ErrorLog()
-    campaigns = read_dimension(data_dir / CAMPAIGNS_FILE, "campaign_id", "campaign_name", errors)
-    creators = read_dimension(data_dir / CREATORS_FILE, "creator_id", "creator_name", errors)
-    validator = MetricsValidator(campaigns, creators, errors)
-    metrics = _counted(validator.lines(data_dir / METRICS_FILE), progress)
-    if campaigns is None or creators is None or errors.count:
-        for _ in metrics:  # report every error of the directory, write nothing
-            pass
-        errors.raise_if_any(str(data_dir))
-    assert campaigns is not None  # an unreadable file is an error, raised above
-    assert creators is not None
-
-    with engine.begin() as connection:
-        postgres = connection.dialect.name == "postgresql"
-        if postgres:
-            connection.execute(text("SET LOCAL statement_timeout = 0"))
-            connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
-            connection.execute(text("SET LOCAL work_mem = '256MB'"))  # rollups: hash in memory
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
-        current = connection.execute(query("current_dataset")).one_or_none()
-        if current is not None and (current.checksum, current.dataset_name) == (
-            checksum,
-            dataset_name,
-        ):
-            log.info(
-                "%s is already the current dataset '%s': nothing to do", data_dir, dataset_name
+    phases = PhaseLog(progress)
+    source = _read(data_dir, phases)
+    try:
+        with engine.begin() as connection:
+            _lock(connection)
+            if _is_current_in(connection, checksum, dataset_name):
+                log.info(
+                    "%s is already the current dataset '%s': nothing to do", data_dir, dataset_name
+                )
+                return LoadResult(
+                    dataset_name, False, len(source.campaigns), len(source.creators), 0, 0.0
+                )
+            metric_rows = _publish(connection, source, phases)
+            seconds = round(time.perf_counter() - started, 3)
+            record = LoadRecord(
+                dataset_name,
+                checksum,
+                checksums,
+                len(source.campaigns),
+                len(source.creators),
+                metric_rows,
+                started_at,
+                seconds,
             )
-            return LoadResult(dataset_name, False, len(campaigns), len(creators), 0, 0.0)
-        publish = _publish_postgres if postgres else _publish_duckdb
-        metric_rows = publish(connection, campaigns, creators, metrics)
-        errors.raise_if_any(str(data_dir))  # rolls the transaction back
-        seconds = round(time.perf_counter() - started, 3)
-        next_id = connection.execute(
-            select(func.coalesce(func.max(schema.dataset_loads.c.load_id), 0) + 1)
-        ).scalar_one()
-        connection.execute(
-            insert(schema.dataset_loads).values(
-                load_id=next_id,
-                dataset_name=dataset_name,
-                checksum=checksum,
-                file_checksums=json.dumps(checksums, sort_keys=True),
-                campaigns=len(campaigns),
-                creators=len(creators),
-                metric_rows=metric_rows,
-                started_at=started_at,
-                finished_at=datetime.now(UTC),
-                seconds=seconds,
-                loaded_by=_loaded_by(),
-            )
-        )
-    result = LoadResult(dataset_name, True, len(campaigns), len(creators), metric_rows, seconds)
-    log.info("published %s as '%s': %s", data_dir, dataset_name, result)
+            record_load(connection, record)
+    except BaseException as error:
+        phases.failed(error, wrote=True)
+        raise
+    phases.end()
+    result = LoadResult(
+        dataset_name, True, len(source.campaigns), len(source.creators), metric_rows, seconds
+    )
+    log.info("published %s as '%s': %s", data_dir, dataset_name, result.summary())
     return result

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
 
-from analytics.adapters import migrations, schema
+from analytics.adapters import connection_deadlines, migrations, schema
 
 POSTGRES_STATEMENT_TIMEOUT_MS = 10_000
+POSTGRES_CONNECT_TIMEOUT_S = 3  # libpq counts whole seconds, 2 at least
+POSTGRES_TCP_USER_TIMEOUT_MS = 10_000
+PROBE_POOL_SIZE = 2
 
 
 class SchemaNotReady(Exception):
@@ -28,32 +32,64 @@ def duckdb_file(url: str) -> Path | None:
     return Path(url.removeprefix("duckdb:///"))
 
 
-def create_database_engine(url: str, *, pool_size: int = 10, read_only: bool = False) -> Engine:
+def create_database_engine(
+    url: str, *, pool_size: int = 10, read_only: bool = False, pool_timeout: float = 5.0
+) -> Engine:
     """An engine with pooling suited to the engine kind.
 
-    PostgreSQL: pre-ping (a dead connection is replaced, not returned), short connect and
-    pool timeouts so that a database outage answers 503 quickly, and a statement timeout.
+    PostgreSQL: a connection is pinged on checkout (a dead one is replaced, not returned),
+    short connect, checkout (`pool_timeout`) and statement timeouts so that a database
+    outage answers 503 quickly, TCP keepalives, and the checkout and ping watched by
+    `connection_deadlines` so that a silent network cannot hold a request's thread.
     """
     if url.startswith("postgresql"):
-        return create_engine(
+        engine = create_engine(
             url,
             pool_size=pool_size,
             max_overflow=pool_size // 2,  # for callers outside the repository's limiter
-            pool_pre_ping=True,
-            pool_timeout=5,
+            pool_timeout=pool_timeout,
             pool_recycle=1800,
-            connect_args={
-                "connect_timeout": 3,
-                "options": f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS}",
-                "application_name": "campaign-analytics",
-            },
+            connect_args=_postgres_connect_args(),
         )
+        connection_deadlines.install(engine)
+        return engine
     # A DuckDB file opened read-only can be shared by several serving processes; a writer
     # needs it to itself.
     connect_args = {"read_only": True} if read_only else {}
     return create_engine(
         url, pool_size=pool_size, max_overflow=0, pool_timeout=10, connect_args=connect_args
     )
+
+
+def create_probe_engine(engine: Engine, *, pool_timeout: float) -> Engine:
+    """Two connections of their own to the same PostgreSQL database, for `/health`, so that
+    its probe never waits behind requests; disposed with `engine`."""
+    probe = create_engine(
+        engine.url,
+        pool_size=PROBE_POOL_SIZE,
+        max_overflow=0,
+        pool_timeout=pool_timeout,
+        pool_recycle=1800,
+        connect_args=_postgres_connect_args(),
+    )
+    connection_deadlines.install(probe)
+    event.listen(engine, "engine_disposed", lambda _: probe.dispose())
+    return probe
+
+
+def _postgres_connect_args() -> dict[str, Any]:
+    """libpq settings. Keepalives and `tcp_user_timeout` detect a peer gone from the network
+    (unanswered probes, unacknowledged data); a freeze that still ACKs needs the deadlines."""
+    return {
+        "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+        "tcp_user_timeout": POSTGRES_TCP_USER_TIMEOUT_MS,
+        "options": f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS}",
+        "application_name": "campaign-analytics",
+    }
 
 
 def prepare_schema(engine: Engine) -> None:

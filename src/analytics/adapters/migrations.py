@@ -44,3 +44,33 @@ def revisions() -> list[str]:
     """Every revision, oldest first."""
     script = ScriptDirectory.from_config(_config())
     return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+class UnknownRevision(ValueError):
+    """A revision that no migration of this version defines."""
+
+
+def resolve(revision: str) -> str:
+    """The revision id that `revision` names: `head` or an exact id (`0002`)."""
+    known = revisions()
+    if revision == "head" and known:
+        return known[-1]
+    if revision in known:
+        return revision
+    raise UnknownRevision(
+        f"unknown revision {revision!r}: expected head or one of {', '.join(known)}"
+    )
+
+
+def steps(current: str | None, target: str) -> int:
+    """How many revisions `target` is above `current` (None: an empty database); negative
+    when it is below. `UnknownRevision` when the database is at a revision this version
+    does not define (e.g. migrated by a newer release)."""
+    known = revisions()
+    if current is not None and current not in known:
+        raise UnknownRevision(
+            f"database schema is at revision {current!r}, which this version does not "
+            "define (migrated by a newer release?)"
+        )
+    position = -1 if current is None else known.index(current)
+    return known.index(target) - position

@@ -10,15 +10,13 @@ rename. All of it is one transaction: readers see the previous tables until the 
 
 from __future__ import annotations
 
-import logging
 import re
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 
 from sqlalchemy import Connection, text
 
-log = logging.getLogger(__name__)
+from analytics.adapters.load_phases import INDEXES, SWAPPING
 
 NEXT = "__next"
 BATCH_ROWS = 10_000
@@ -105,24 +103,29 @@ def _index_ddl(table: str, name: str, definition: str) -> str:
     return f"CREATE {unique}INDEX {_quoted(name + NEXT)} ON {_quoted(table + NEXT)} {rest}"
 
 
-def swap_in_next_tables(connection: Connection, tables: Sequence[str]) -> None:
+def _no_phase(name: str) -> None:
+    pass
+
+
+def swap_in_next_tables(
+    connection: Connection, tables: Sequence[str], *, phase: Callable[[str], None] = _no_phase
+) -> None:
     """Add the live tables' keys, indexes and foreign keys to the `__next` tables (validated
-    in bulk), analyse them, then drop the live tables and rename the new ones into place."""
+    in bulk), analyse them, then drop the live tables and rename the new ones into place.
+
+    `phase` is told when each of the two phases starts (load_phases.INDEXES, SWAPPING)."""
     constraints = {
         table: connection.execute(_CONSTRAINTS, {"table": table}).all() for table in tables
     }
     indexes = {table: connection.execute(_INDEXES, {"table": table}).all() for table in tables}
-    started = time.perf_counter()
+    phase(INDEXES)
     for table in tables:  # keys first (dimensions come first), then foreign keys
         for row in constraints[table]:
             connection.execute(text(_constraint_ddl(row, tables)))
         for name, definition in indexes[table]:
             connection.execute(text(_index_ddl(table, name, definition)))
         connection.execute(text(f"ANALYZE {_quoted(table + NEXT)}"))
-    log.info(
-        "keys, indexes, foreign keys and statistics built in %.1f s", time.perf_counter() - started
-    )
-    started = time.perf_counter()
+    phase(SWAPPING)
     connection.execute(text(f"DROP TABLE {', '.join(map(_quoted, tables))}"))
     for table in tables:
         connection.execute(text(f"ALTER TABLE {_quoted(table + NEXT)} RENAME TO {_quoted(table)}"))
@@ -137,4 +140,3 @@ def swap_in_next_tables(connection: Connection, tables: Sequence[str]) -> None:
             connection.execute(
                 text(f"ALTER INDEX {_quoted(name + NEXT)} RENAME TO {_quoted(name)}")
             )
-    log.info("swapped in %.3f s", time.perf_counter() - started)

@@ -1,17 +1,22 @@
-"""`CampaignMetricsRepository` over SQLAlchemy Core, running the project's `.sql` files."""
+"""`CampaignMetricsRepository` over SQLAlchemy Core, running the project's `.sql` files,
+one tenant at a time."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Engine, Row, text
+from sqlalchemy import Connection, Engine, Row, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from analytics.adapters.connection_deadlines import DeadlinePassed, Watch, watching
+from analytics.adapters.engines import PROBE_POOL_SIZE, create_probe_engine
 from analytics.adapters.loop_local import LoopLocal
 from analytics.adapters.sql_queries import query
 from analytics.domain.errors import RepositoryUnavailable
@@ -24,59 +29,108 @@ from analytics.domain.models import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
 SERVING_ROLE = "analytics_tenant"  # migration 0005: subject to the row-level security policies
 _ENTER_TENANT = text(
     "SELECT set_config('role', :role, true), set_config('analytics.tenant_id', :tenant_id, true)"
 )
 
 
-class SqlAlchemyMetricsStore:
-    """The serving side of one database: transactions scoped to one tenant, run off the event
-    loop. Shared by every request; `for_tenant` gives the repository of one tenant."""
+@dataclass(frozen=True, slots=True)
+class StoreDeadlines:
+    """Seconds a PostgreSQL call may take, queueing included, before the store counts as
+    unavailable (defaults: those of DATABASE_REQUEST_TIMEOUT and DATABASE_HEALTH_TIMEOUT)."""
 
-    def __init__(self, engine: Engine) -> None:
+    request: float = 5.0
+    health: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """Where calls run: engine, limiter, and deadline (None: DuckDB, which has no network)."""
+
+    engine: Engine
+    limiter: LoopLocal[anyio.CapacityLimiter]
+    timeout: float | None
+
+
+class SqlAlchemyMetricsStore:
+    """The serving side of one database, shared by every request; `for_tenant` gives the
+    repository of one tenant. Blocking I/O stays off the event loop.
+
+    On PostgreSQL every call has a deadline: at it, the caller gets `RepositoryUnavailable`
+    at once and the connection the worker thread may be stuck on is cut (see
+    `connection_deadlines`). `/health` probes on a pool and limiter of their own.
+    """
+
+    def __init__(self, engine: Engine, deadlines: StoreDeadlines = StoreDeadlines()) -> None:
         self._engine = engine
         # At most as many statements in flight as the pool holds connections: requests wait
         # here instead of opening and closing overflow connections under load.
         self._capacity = max(1, engine.pool.size()) if hasattr(engine.pool, "size") else 8
         self._limiter = LoopLocal(lambda: anyio.CapacityLimiter(self._capacity))
         self._postgres = engine.dialect.name == "postgresql"
+        if not self._postgres:
+            self._queries = self._probes = _Route(engine, self._limiter, None)
+            return
+        self._queries = _Route(engine, self._limiter, deadlines.request)
+        probe = create_probe_engine(engine, pool_timeout=deadlines.health)
+        probe_limiter = LoopLocal(lambda: anyio.CapacityLimiter(PROBE_POOL_SIZE))
+        self._probes = _Route(probe, probe_limiter, deadlines.health)
 
     def for_tenant(self, tenant_id: str) -> SqlAlchemyMetricsRepository:
         return SqlAlchemyMetricsRepository(self, tenant_id)
 
     async def is_available(self) -> bool:
         try:
-            await self.run(None, lambda connection: connection.execute(text("SELECT 1")).scalar())
+            await self._run(lambda c: c.execute(text("SELECT 1")).scalar(), self._probes)
         except RepositoryUnavailable:
             return False
         return True
 
-    async def run(self, tenant_id: str | None, work: Callable[[Any], T]) -> T:
-        """`work(connection)` in one transaction. With a tenant on PostgreSQL, the transaction
-        runs as the serving role with `analytics.tenant_id` set, so row-level security hides
-        every other tenant's rows, whatever the statement says (the second wall behind the
-        `:tenant_id` filter of every query)."""
+    async def run(
+        self, tenant_id: str, work: Callable[[Connection], T], *, probe: bool = False
+    ) -> T:
+        """`work(connection)` in one transaction scoped to `tenant_id`. On PostgreSQL the
+        transaction runs as the serving role with `analytics.tenant_id` set, so row-level
+        security hides every other tenant's rows whatever a statement says: the second wall
+        behind the `:tenant_id` filter of every query."""
 
-        def in_transaction() -> T:
-            with self._engine.begin() as connection:
-                if tenant_id is not None and self._postgres:
-                    connection.execute(
-                        _ENTER_TENANT, {"role": SERVING_ROLE, "tenant_id": tenant_id}
-                    )
-                return work(connection)
+        def scoped(connection: Connection) -> T:
+            if self._postgres:
+                connection.execute(_ENTER_TENANT, {"role": SERVING_ROLE, "tenant_id": tenant_id})
+            return work(connection)
 
+        return await self._run(scoped, self._probes if probe else None)
+
+    async def _run(self, work: Callable[[Connection], T], route: _Route | None = None) -> T:
+        route = route or self._queries
+        if route.timeout is None:
+            call = functools.partial(_in_connection, route.engine, work)
+            return await self._in_thread(call, route, abandon_on_cancel=False)
+        watch = Watch()
+        call = functools.partial(_in_watched_connection, route.engine, work, watch)
         try:
-            return await anyio.to_thread.run_sync(in_transaction, limiter=self._limiter.get())
-        except SQLAlchemyError as error:
+            with anyio.move_on_after(route.timeout):
+                return await self._in_thread(call, route, abandon_on_cancel=True)
+        finally:
+            watch.expire()  # a thread left behind (deadline, cancellation) is freed
+        log.error("metrics store gave no answer within %s s", route.timeout)
+        raise RepositoryUnavailable(f"the metrics store gave no answer within {route.timeout} s")
+
+    @staticmethod
+    async def _in_thread(call: Callable[[], T], route: _Route, *, abandon_on_cancel: bool) -> T:
+        try:
+            return await anyio.to_thread.run_sync(
+                call, limiter=route.limiter.get(), abandon_on_cancel=abandon_on_cancel
+            )
+        except (SQLAlchemyError, DeadlinePassed) as error:
             log.error("metrics store query failed: %s", error)
             raise RepositoryUnavailable("the metrics store could not answer") from error
 
 
 class SqlAlchemyMetricsRepository:
-    """One tenant's metrics: every question is one bound statement filtered on `:tenant_id`."""
+    """One tenant's metrics: every question is one bound statement filtered on `:tenant_id`,
+    run by the store in a transaction scoped to the same tenant."""
 
     def __init__(self, store: SqlAlchemyMetricsStore, tenant_id: str) -> None:
         self._store = store
@@ -140,15 +194,17 @@ class SqlAlchemyMetricsRepository:
 
     async def current_dataset(self) -> str | None:
         try:
-            row = await self._one("current_dataset", {})
+            row = await self._one("current_dataset", {}, probe=True)
         except RepositoryUnavailable:
             return None
         return None if row is None else row.dataset_name
 
-    async def _one(self, name: str, parameters: Mapping[str, Any]) -> Row[Any] | None:
+    async def _one(
+        self, name: str, parameters: Mapping[str, Any], *, probe: bool = False
+    ) -> Row[Any] | None:
         scoped = {**parameters, "tenant_id": self._tenant_id}
         return await self._store.run(
-            self._tenant_id, lambda c: c.execute(query(name), scoped).one_or_none()
+            self._tenant_id, lambda c: c.execute(query(name), scoped).one_or_none(), probe=probe
         )
 
     async def _all_of_campaign(
@@ -158,8 +214,33 @@ class SqlAlchemyMetricsRepository:
         statements in one transaction, in one trip to the worker thread."""
         scoped = {**parameters, "tenant_id": self._tenant_id}
 
-        def work(connection: Any) -> list[Row[Any]] | None:
+        def work(connection: Connection) -> list[Row[Any]] | None:
             found = connection.execute(query("find_campaign"), scoped).one_or_none()
             return None if found is None else list(connection.execute(query(name), scoped))
 
         return await self._store.run(self._tenant_id, work)
+
+
+def _in_connection(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.connect() as connection:
+        return work(connection)
+
+
+def _in_watched_connection(engine: Engine, work: Callable[[Connection], T], watch: Watch) -> T:
+    """`work` on a connection watched from checkout to the end of its transaction."""
+    with watching(watch), engine.connect() as connection:
+        try:
+            return work(connection)
+        finally:
+            _end_watched(connection, watch)
+
+
+def _end_watched(connection: Connection, watch: Watch) -> None:
+    """Roll back while still watched (one more round trip), then stop watching; a connection
+    whose deadline passed may have had its socket shut: invalidated, never pooled again."""
+    try:
+        if not connection.invalidated:
+            connection.rollback()
+    finally:
+        if watch.release():
+            connection.invalidate()

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 import analytics
+from analytics import logs
 from analytics.adapters.benchmark_gateways import (
     FixtureBenchmarkGateway,
     HttpxBenchmarkGateway,
@@ -34,7 +35,7 @@ from analytics.adapters.engines import (
 from analytics.adapters.key_cache import CachedKeyStore
 from analytics.adapters.loop_local import LoopLocal
 from analytics.adapters.sql_access import AsyncAccessStore, SqlAlchemyAccessStore
-from analytics.adapters.sql_repository import SqlAlchemyMetricsStore
+from analytics.adapters.sql_repository import SqlAlchemyMetricsStore, StoreDeadlines
 from analytics.api.errors import install_error_handlers
 from analytics.api.http import HeadAsGetMiddleware
 from analytics.api.routes import router
@@ -56,7 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     clients = _benchmark_clients(settings)
     access = AsyncAccessStore(SqlAlchemyAccessStore(engine))
     services = Services(
-        metrics=SqlAlchemyMetricsStore(engine),
+        metrics=SqlAlchemyMetricsStore(
+            engine,
+            StoreDeadlines(settings.database_request_timeout, settings.database_health_timeout),
+        ),
         gateway=_benchmark_gateway(settings, fixture, clients),
         keys=CachedKeyStore(access),
         key_administration=access,
@@ -118,7 +122,10 @@ def open_database(settings: Settings) -> Engine:
     file = duckdb_file(url)
     try:
         if file is None:
-            return _opened(url, settings.data_dir, dataset, tenant, read_only=False)
+            timeout = settings.database_request_timeout  # pool checkout: no longer than that
+            return _opened(
+                url, settings.data_dir, dataset, tenant, read_only=False, pool_timeout=timeout
+            )
         if settings.data_dir is not None and not _is_current(
             url, file, settings.data_dir, dataset, tenant
         ):
@@ -152,9 +159,15 @@ def _is_current(url: str, file: Path, data_dir: Path, dataset: str, tenant: str)
 
 
 def _opened(
-    url: str, data_dir: Path | None, dataset: str, tenant: str, *, read_only: bool
+    url: str,
+    data_dir: Path | None,
+    dataset: str,
+    tenant: str,
+    *,
+    read_only: bool,
+    pool_timeout: float = 5.0,
 ) -> Engine:
-    engine = create_database_engine(url, read_only=read_only)
+    engine = create_database_engine(url, read_only=read_only, pool_timeout=pool_timeout)
     try:
         if not read_only:
             prepare_schema(engine)
@@ -170,7 +183,9 @@ def _opened(
 
 def _create_app_from_environment() -> FastAPI:
     try:
-        return create_app(load_settings())
+        settings = load_settings()
+        logs.configure_logging_unless_configured(settings.log_level)  # a bare uvicorn run
+        return create_app(settings)
     except ConfigurationError as error:
         raise SystemExit(f"configuration error: {error}") from None
     except DatasetRefused as error:

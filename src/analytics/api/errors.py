@@ -39,18 +39,25 @@ async def _forbidden(_: Request, error: Exception) -> JSONResponse:
     return _detail(403, str(error))
 
 
+def _path(request: Request) -> str:
+    """The path as requested (decoded), for the log, whose formatter escapes control
+    characters; `request.url.path` re-parses it and silently drops CR, LF and tab."""
+    return request.scope["path"]
+
+
 async def _benchmark_unavailable(request: Request, error: Exception) -> JSONResponse:
-    log.warning("%s %s: %s", request.method, request.url.path, error)
+    # the one log line of a benchmark failure: the gateway's message says what upstream did
+    log.warning("%s %s: %s", request.method, _path(request), error)
     return _detail(502, BENCHMARK_UNAVAILABLE)
 
 
 async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
-    log.error("%s %s: %s", request.method, request.url.path, error)
+    log.error("%s %s: %s", request.method, _path(request), error)
     return _detail(503, STORE_UNAVAILABLE)
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.exception("%s %s failed", request.method, request.url.path, exc_info=error)
+    log.exception("%s %s failed", request.method, _path(request), exc_info=error)
     return _detail(500, INTERNAL_ERROR)
 
 
