@@ -17,9 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, text
 
-from analytics.adapters import dataset_loader, migrations, postgres_publish
+from analytics.adapters import dataset_loader, migrations, postgres_publish, schema
 from analytics.adapters.csv_dataset import DatasetRefused, RowError
 from analytics.adapters.dataset_loader import LoadResult, load_dataset
 from analytics.adapters.engines import (
@@ -74,21 +74,24 @@ def write_dir(
 
 def load_data_dir(engine: Engine, path: Path) -> LoadResult:
     prepare_schema(engine)
-    return load_dataset(engine, path, dataset_name=path.name)
+    return load_dataset(engine, path, dataset_name=path.name, tenant_id=_tenant, create_tenant=True)
 
 
 # Every loading test runs on both engines; set per test by the `loader_database` fixture.
 _database_url: str | None = None
+_tenant = "default"
 
 
 @pytest.fixture(autouse=True, params=["duckdb", "postgresql"])
 def loader_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """None: a private in-memory DuckDB per load; else the session's PostgreSQL database,
-    whose dataset each load replaces."""
-    global _database_url
+    where each test loads into a tenant of its own (loads upsert campaigns and creators, so a
+    shared tenant would keep those of earlier tests)."""
+    global _database_url, _tenant
     _database_url = None if request.param == "duckdb" else request.getfixturevalue("postgres_url")
+    _tenant = "default" if _database_url is None else f"t-{uuid.uuid4().hex[:12]}"
     yield _database_url
-    _database_url = None
+    _database_url, _tenant = None, "default"
 
 
 def create_embedded_engine(path: Path) -> Engine:
@@ -132,9 +135,15 @@ def engine(loader_database: str | None) -> Iterator[Engine]:
 
 
 def table_rows(engine: Engine, table: str) -> list[tuple[object, ...]]:
-    """Every row, in a stable order."""
+    """Every row of the test's tenant, in a stable order, in the schema's column order and
+    without the tenant column (whose place differs: a migration appended it)."""
+    # Plain SQL: values as the driver gives them, without SQLAlchemy's type processing.
+    names = [c.name for c in schema.metadata.tables[table].columns if c.name != "tenant_id"]
+    scoped = "tenant_id" in schema.metadata.tables[table].columns
+    where = " WHERE tenant_id = :tenant" if scoped else ""
+    statement = text(f"SELECT {', '.join(names)} FROM {table}{where}")  # noqa: S608
     with engine.connect() as connection:
-        rows = connection.execute(text(f"SELECT * FROM {table}"))  # noqa: S608
+        rows = connection.execute(statement, {"tenant": _tenant} if scoped else {})
         return sorted((tuple(row) for row in rows), key=repr)
 
 
@@ -526,7 +535,7 @@ def bad_dir(path: Path) -> Path:
 def test_refused_directory_writes_no_row(tmp_path: Path, engine: Engine) -> None:
     with pytest.raises(DatasetRefused):
         load_data_dir(engine, bad_dir(tmp_path / "bad"))
-    for table in set(inspect(engine).get_table_names()) - {"alembic_version"}:
+    for table in set(schema.metadata.tables) - {"tenants"}:
         assert table_rows(engine, table) == [], table
 
 
@@ -546,18 +555,18 @@ def test_database_failure_while_loading_rolls_back_every_table(
     tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     load_data_dir(engine, write_dir(tmp_path / "good"))
-    before = {table: table_rows(engine, table) for table in inspect(engine).get_table_names()}
+    before = {table: table_rows(engine, table) for table in schema.metadata.tables}
     copy_duckdb, copy_postgres = dataset_loader._copy_duckdb, postgres_publish.copy_lines
 
-    def duckdb_failing_on_metrics(connection, table, lines):  # type: ignore[no-untyped-def]
+    def duckdb_failing_on_metrics(connection, table, lines, **options):  # type: ignore[no-untyped-def]
         if table.name == "campaign_daily_metrics":
             raise RuntimeError("disk full")
-        return copy_duckdb(connection, table, lines)
+        return copy_duckdb(connection, table, lines, **options)
 
-    def postgres_failing_on_metrics(connection, table, *args):  # type: ignore[no-untyped-def]
+    def postgres_failing_on_metrics(connection, table, *args, **options):  # type: ignore[no-untyped-def]
         if table.startswith("campaign_daily_metrics"):
             raise RuntimeError("disk full")
-        return copy_postgres(connection, table, *args)
+        return copy_postgres(connection, table, *args, **options)
 
     monkeypatch.setattr(dataset_loader, "_copy_duckdb", duckdb_failing_on_metrics)
     monkeypatch.setattr(postgres_publish, "copy_lines", postgres_failing_on_metrics)

@@ -1,10 +1,13 @@
-"""Publishes a data directory into a database (DuckDB or PostgreSQL), all or nothing.
+"""Publishes a data directory into one tenant of a database (DuckDB or PostgreSQL), all or
+nothing, touching no other tenant.
 
-One transaction: the new rows are bulk-copied while they are validated, they replace the
-previous dataset (PostgreSQL: fresh tables swapped in by rename; DuckDB: rows replaced in
-place), and the load is recorded in the ledger. Readers see the previous dataset until the
-commit; any refusal or failure rolls back. A directory whose files match the newest ledger
-entry under the same name is not loaded again.
+One transaction: the campaigns and creators of the files are upserted (names from the file
+win; none is ever deleted, so those created through the API stay), the new metric rows are
+bulk-copied while they are validated and replace the tenant's previous ones (PostgreSQL:
+fresh partitions swapped in; DuckDB: the tenant's rows replaced in place), the rollups are
+rebuilt, and the load is recorded in the ledger. Readers see the previous rows until the
+commit; any refusal or failure rolls back. A directory whose files match the tenant's newest
+ledger entry under the same name is not loaded again.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from analytics.adapters.csv_dataset import (
     csv_line,
     read_dimension,
 )
-from analytics.adapters.load_ledger import LoadRecord, dataset_checksum, record_load
+from analytics.adapters.load_ledger import LoadRecord, dataset_checksum, next_load_id, record_load
 from analytics.adapters.load_phases import (
     COPYING,
     ROLLUPS,
@@ -42,15 +45,14 @@ from analytics.adapters.load_phases import (
     seconds_text,
 )
 from analytics.adapters.sql_queries import query
+from analytics.domain.access import DEFAULT_TENANT, UnknownTenant
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 100_000
 LOAD_LOCK_KEY = 7_236_001  # pg_advisory_xact_lock key: one loader at a time per database
-# In dependency order: dimensions, facts, then the rollups computed from the facts.
-PUBLISHED_TABLES = (
-    schema.campaigns,
-    schema.creators,
+# Replaced whole for the tenant: the facts, then the rollups computed from them.
+REPLACED_TABLES = (
     schema.campaign_daily_metrics,
     schema.campaign_day_totals,
     schema.campaign_creator_totals,
@@ -82,20 +84,24 @@ class CheckResult:
     seconds: float
 
 
-def _is_current_in(connection: Connection, checksum: str, dataset_name: str) -> bool:
-    current = connection.execute(query("current_dataset")).one_or_none()
+def _is_current_in(
+    connection: Connection, checksum: str, dataset_name: str, tenant_id: str
+) -> bool:
+    current = connection.execute(query("current_dataset"), {"tenant_id": tenant_id}).one_or_none()
     return current is not None and (current.checksum, current.dataset_name) == (
         checksum,
         dataset_name,
     )
 
 
-def is_current(engine: Engine, data_dir: Path, *, dataset_name: str) -> bool:
-    """True when `data_dir` under `dataset_name` is already the served dataset."""
+def is_current(
+    engine: Engine, data_dir: Path, *, dataset_name: str, tenant_id: str = DEFAULT_TENANT
+) -> bool:
+    """True when `data_dir` under `dataset_name` is already the tenant's served dataset."""
     checksum, _ = dataset_checksum(data_dir)
     try:
         with engine.connect() as connection:
-            return _is_current_in(connection, checksum, dataset_name)
+            return _is_current_in(connection, checksum, dataset_name, tenant_id)
     except SQLAlchemyError:  # no ledger yet
         return False
 
@@ -109,11 +115,26 @@ def _counted(rows: Iterable[str], phases: PhaseLog) -> Iterator[str]:
     phases.count(count)
 
 
-def _dimension_lines(names: dict[str, str]) -> Iterator[str]:
-    return (csv_line(item) for item in names.items())
+def _dimension_lines(tenant_id: str, names: dict[str, str]) -> Iterator[str]:
+    return (csv_line((tenant_id, *item)) for item in names.items())
 
 
-def _copy_duckdb(connection: Connection, table: Table, lines: Iterable[str]) -> int:
+def _of_tenant(tenant_id: str, lines: Iterable[str]) -> Iterator[str]:
+    """Metric lines with the tenant as their first field (a tenant id needs no quoting)."""
+    prefix = f"{tenant_id},"
+    return (prefix + line for line in lines)
+
+
+def _upsert_clause(table: Table) -> str:
+    """Upsert of a dimension row: the name from the file wins (a constant of the schema)."""
+    key = ", ".join(column.name for column in table.primary_key.columns)
+    name = next(c.name for c in table.columns if c.name.endswith("_name"))
+    return f" ON CONFLICT ({key}) DO UPDATE SET {name} = excluded.{name}"
+
+
+def _copy_duckdb(
+    connection: Connection, table: Table, lines: Iterable[str], *, upsert: bool = False
+) -> int:
     """Stage the CSV lines in a file, then let DuckDB read it with the schema's types."""
     with tempfile.TemporaryDirectory(prefix="analytics-load-") as scratch:
         staged = Path(scratch) / f"{table.name}.csv"
@@ -128,21 +149,25 @@ def _copy_duckdb(connection: Connection, table: Table, lines: Iterable[str]) -> 
         )
         text_columns = ", ".join(f"'{name}'" for name in _text_columns(table))
         # Only the path is data, bound as a parameter; the rest comes from the schema.
+        on_conflict = _upsert_clause(table) if upsert else ""
         statement = text(
             f"INSERT INTO {table.name} SELECT * FROM read_csv(:path, header = false, "  # noqa: S608
             f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', new_line = '\\n', "
-            f"nullstr = '', force_not_null = [{text_columns}], columns = {{{types}}})"
+            f"nullstr = '', force_not_null = [{text_columns}], columns = {{{types}}}){on_conflict}"
         )
         connection.execute(statement, {"path": str(staged)})
     return count
 
 
-def _refresh_rollups(connection: Connection, suffix: str = "") -> None:
-    """Fill the rollups from the fact table: exact sums per campaign and day, and per campaign
-    and creator (tables named with `suffix`, e.g. the `__next` ones being published)."""
+def _refresh_rollups(connection: Connection, tenant_id: str, load_id: int | None) -> None:
+    """Fill the tenant's rollups from its fact rows: exact sums per campaign and day, and per
+    campaign and creator (into the partitions of load `load_id` on PostgreSQL)."""
 
     def named(table: Table) -> Table:
-        return table.to_metadata(MetaData(), name=table.name + suffix) if suffix else table
+        if load_id is None:
+            return table
+        name = postgres_publish.partition_name(table.name, load_id)
+        return table.to_metadata(MetaData(), name=name)
 
     facts = named(schema.campaign_daily_metrics).c
     measures = [
@@ -153,10 +178,10 @@ def _refresh_rollups(connection: Connection, suffix: str = "") -> None:
         func.sum(facts.revenue),  # NULL only when every row's revenue is unknown
     ]
     for rollup, key in (
-        (schema.campaign_day_totals, (facts.campaign_id, facts.metric_date)),
-        (schema.campaign_creator_totals, (facts.campaign_id, facts.creator_id)),
+        (schema.campaign_day_totals, (facts.tenant_id, facts.campaign_id, facts.metric_date)),
+        (schema.campaign_creator_totals, (facts.tenant_id, facts.campaign_id, facts.creator_id)),
     ):
-        grouped = select(*key, *measures).group_by(*key)
+        grouped = select(*key, *measures).where(facts.tenant_id == tenant_id).group_by(*key)
         target = named(rollup)
         connection.execute(insert(target).from_select(list(target.columns.keys()), grouped))
 
@@ -166,51 +191,76 @@ def _text_columns(table: Table) -> list[str]:
     return [column.name for column in table.columns if column.type.python_type is str]
 
 
-def _copy_into_next(connection: Connection, table: Table, lines: Iterable[str]) -> int:
+def _upsert_postgres(connection: Connection, table: Table, lines: Iterable[str]) -> None:
+    """COPY into a temporary table, then upsert from it into the live dimension table."""
+    staging = f"{table.name}__staging"
+    connection.execute(
+        text(
+            f"CREATE TEMPORARY TABLE {postgres_publish.quoted(staging)} "
+            f"(LIKE {postgres_publish.quoted(table.name)}) ON COMMIT DROP"
+        )
+    )
     columns = [column.name for column in table.columns]
-    name = table.name + postgres_publish.NEXT
-    return postgres_publish.copy_lines(connection, name, columns, _text_columns(table), lines)
+    postgres_publish.copy_lines(
+        connection, staging, columns, _text_columns(table), lines, freeze=False
+    )
+    connection.execute(
+        text(
+            f"INSERT INTO {table.name} SELECT * FROM {staging}{_upsert_clause(table)}"  # noqa: S608
+        )
+    )
 
 
-def _copy_postgres(
-    connection: Connection,
-    campaigns: dict[str, str],
-    creators: dict[str, str],
-    metrics: Iterable[str],
-) -> int:
-    """Copy into fresh, bare `__next` tables (swapped in later by postgres_publish)."""
-    postgres_publish.create_next_tables(connection, [table.name for table in PUBLISHED_TABLES])
-    _copy_into_next(connection, schema.campaigns, _dimension_lines(campaigns))
-    _copy_into_next(connection, schema.creators, _dimension_lines(creators))
-    return _copy_into_next(connection, schema.campaign_daily_metrics, metrics)
+def _copy_postgres(connection: Connection, source: _Source, tenant_id: str, load_id: int) -> int:
+    """Upsert the dimensions, then copy the facts into a fresh, bare partition (swapped in
+    later by postgres_publish)."""
+    _upsert_postgres(connection, schema.campaigns, _dimension_lines(tenant_id, source.campaigns))
+    _upsert_postgres(connection, schema.creators, _dimension_lines(tenant_id, source.creators))
+    tables = [table.name for table in REPLACED_TABLES]
+    postgres_publish.create_partitions(connection, tables, tenant_id, load_id)
+    facts = schema.campaign_daily_metrics
+    return postgres_publish.copy_lines(
+        connection,
+        postgres_publish.partition_name(facts.name, load_id),
+        [column.name for column in facts.columns],
+        _text_columns(facts),
+        _of_tenant(tenant_id, source.metrics),
+    )
 
 
 def _copy_duckdb_in_place(
-    connection: Connection,
-    campaigns: dict[str, str],
-    creators: dict[str, str],
-    metrics: Iterable[str],
+    connection: Connection, source: _Source, tenant_id: str, load_id: int
 ) -> int:
-    """Replace every row in place: DuckDB's MVCC keeps readers on the previous rows."""
-    for table in reversed(PUBLISHED_TABLES):
-        connection.execute(delete(table))
-    _copy_duckdb(connection, schema.campaigns, _dimension_lines(campaigns))
-    _copy_duckdb(connection, schema.creators, _dimension_lines(creators))
-    return _copy_duckdb(connection, schema.campaign_daily_metrics, metrics)
+    """Upsert the dimensions and replace the tenant's rows in place: DuckDB's MVCC keeps
+    readers on the previous rows until the commit."""
+    for table in reversed(REPLACED_TABLES):
+        connection.execute(delete(table).where(table.c.tenant_id == tenant_id))
+    _copy_duckdb(
+        connection, schema.campaigns, _dimension_lines(tenant_id, source.campaigns), upsert=True
+    )
+    _copy_duckdb(
+        connection, schema.creators, _dimension_lines(tenant_id, source.creators), upsert=True
+    )
+    lines = _of_tenant(tenant_id, source.metrics)
+    return _copy_duckdb(connection, schema.campaign_daily_metrics, lines)
 
 
-def _publish(connection: Connection, source: _Source, phases: PhaseLog) -> int:
+def _publish(
+    connection: Connection, source: _Source, tenant_id: str, load_id: int, phases: PhaseLog
+) -> int:
     """Copy the rows, stop there if any was refused, then roll up (and swap in, PostgreSQL)."""
     postgres = connection.dialect.name == "postgresql"
     copy = _copy_postgres if postgres else _copy_duckdb_in_place
     phases.start(COPYING)
-    metric_rows = copy(connection, source.campaigns, source.creators, source.metrics)
+    metric_rows = copy(connection, source, tenant_id, load_id)
     source.errors.raise_if_any(source.name)  # rolls the transaction back
     phases.start(ROLLUPS)
-    _refresh_rollups(connection, postgres_publish.NEXT if postgres else "")
+    _refresh_rollups(connection, tenant_id, load_id if postgres else None)
     if postgres:
-        names = [table.name for table in PUBLISHED_TABLES]
-        postgres_publish.swap_in_next_tables(connection, names, phase=phases.start)
+        names = [table.name for table in REPLACED_TABLES]
+        postgres_publish.swap_in_partitions(
+            connection, names, tenant_id, load_id, phase=phases.start
+        )
     return metric_rows
 
 
@@ -271,16 +321,37 @@ def _lock(connection: Connection) -> None:
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
 
 
+def _tenant_ready(connection: Connection, tenant_id: str, *, create: bool) -> None:
+    """`UnknownTenant` unless the tenant exists (or `create` it, for a process started with
+    DATA_DIR: its configuration names the tenant)."""
+    tenants = schema.tenants
+    found = connection.execute(
+        select(tenants.c.tenant_id).where(tenants.c.tenant_id == tenant_id)
+    ).first()
+    if found is not None:
+        return
+    if not create:
+        raise UnknownTenant(tenant_id)
+    connection.execute(
+        insert(tenants).values(
+            tenant_id=tenant_id, tenant_name=tenant_id, created_at=datetime.now(UTC)
+        )
+    )
+
+
 def load_dataset(
     engine: Engine,
     data_dir: Path,
     *,
     dataset_name: str,
+    tenant_id: str = DEFAULT_TENANT,
+    create_tenant: bool = False,
     progress: LoadProgress | None = None,
 ) -> LoadResult:
-    """Validate `data_dir` and publish it as the current dataset of `engine`.
+    """Validate `data_dir` and publish it as the current dataset of tenant `tenant_id`.
 
-    Raises `DatasetRefused` (nothing changed) when any file breaks the contract.
+    Raises `DatasetRefused` (nothing changed) when any file breaks the contract, and
+    `UnknownTenant` when the tenant does not exist and `create_tenant` is false.
     """
     started_at, started = datetime.now(UTC), time.perf_counter()
     checksum, checksums = dataset_checksum(data_dir)
@@ -289,16 +360,19 @@ def load_dataset(
     try:
         with engine.begin() as connection:
             _lock(connection)
-            if _is_current_in(connection, checksum, dataset_name):
+            _tenant_ready(connection, tenant_id, create=create_tenant)
+            if _is_current_in(connection, checksum, dataset_name, tenant_id):
                 log.info(
                     "%s is already the current dataset '%s': nothing to do", data_dir, dataset_name
                 )
                 return LoadResult(
                     dataset_name, False, len(source.campaigns), len(source.creators), 0, 0.0
                 )
-            metric_rows = _publish(connection, source, phases)
+            load_id = next_load_id(connection)
+            metric_rows = _publish(connection, source, tenant_id, load_id, phases)
             seconds = round(time.perf_counter() - started, 3)
             record = LoadRecord(
+                tenant_id,
                 dataset_name,
                 checksum,
                 checksums,
@@ -308,7 +382,7 @@ def load_dataset(
                 started_at,
                 seconds,
             )
-            record_load(connection, record)
+            record_load(connection, load_id, record)
     except BaseException as error:
         phases.failed(error, wrote=True)
         raise
@@ -316,5 +390,11 @@ def load_dataset(
     result = LoadResult(
         dataset_name, True, len(source.campaigns), len(source.creators), metric_rows, seconds
     )
-    log.info("published %s as '%s': %s", data_dir, dataset_name, result.summary())
+    log.info(
+        "published %s as '%s' of tenant '%s': %s",
+        data_dir,
+        dataset_name,
+        tenant_id,
+        result.summary(),
+    )
     return result

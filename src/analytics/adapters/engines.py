@@ -6,9 +6,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func, insert, select
 
 from analytics.adapters import connection_deadlines, migrations, schema
+from analytics.domain.access import DEFAULT_TENANT
 
 POSTGRES_STATEMENT_TIMEOUT_MS = 10_000
 POSTGRES_CONNECT_TIMEOUT_S = 3  # libpq counts whole seconds, 2 at least
@@ -93,9 +94,21 @@ def _postgres_connect_args() -> dict[str, Any]:
 
 
 def prepare_schema(engine: Engine) -> None:
-    """DuckDB: create the tables if missing. PostgreSQL: require the migrations' head."""
+    """DuckDB: create the tables and tenant `default` if missing (migration 0005 does both
+    on PostgreSQL). PostgreSQL: require the migrations' head."""
     if engine.dialect.name != "postgresql":
         schema.metadata.create_all(engine)
+        with engine.begin() as connection:
+            tenants = schema.tenants
+            found = connection.execute(
+                select(tenants.c.tenant_id).where(tenants.c.tenant_id == DEFAULT_TENANT)
+            ).first()
+            if found is None:
+                connection.execute(
+                    insert(tenants).values(
+                        tenant_id=DEFAULT_TENANT, tenant_name="Default", created_at=func.now()
+                    )
+                )
         return
     current, head = migrations.current_revision(engine), migrations.head_revision()
     if current != head:

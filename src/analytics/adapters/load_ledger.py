@@ -41,6 +41,7 @@ class LedgerEntry:
 class LoadRecord:
     """What a publish writes into the ledger."""
 
+    tenant_id: str
     dataset_name: str
     checksum: str
     file_checksums: dict[str, str]
@@ -83,14 +84,19 @@ def _loaded_by() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def record_load(connection: Connection, record: LoadRecord) -> None:
-    """Add the ledger entry of a publish, inside the publish's own transaction."""
-    next_id = connection.execute(
+def next_load_id(connection: Connection) -> int:
+    """The id of the load being published (loads are serialised by the loader's lock)."""
+    return connection.execute(
         select(func.coalesce(func.max(schema.dataset_loads.c.load_id), 0) + 1)
     ).scalar_one()
+
+
+def record_load(connection: Connection, load_id: int, record: LoadRecord) -> None:
+    """Add the ledger entry of a publish, inside the publish's own transaction."""
     connection.execute(
         insert(schema.dataset_loads).values(
-            load_id=next_id,
+            load_id=load_id,
+            tenant_id=record.tenant_id,
             dataset_name=record.dataset_name,
             checksum=record.checksum,
             file_checksums=json.dumps(record.file_checksums, sort_keys=True),

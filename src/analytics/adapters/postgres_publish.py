@@ -1,11 +1,17 @@
-"""Publishing a dataset into PostgreSQL: bulk copy into fresh tables, then swap them in.
+"""Publishing one tenant's rows into PostgreSQL: bulk copy into fresh partitions, then swap.
 
-Measured on 1M rows (see DECISIONS.md): COPY into the indexed, foreign-keyed live table took
-15.8 s; COPY into a bare table 1.2 s, then building its indexes 1.5 s and validating its
-foreign keys in bulk 0.3 s. So every load builds `<table>__next` tables, copies into them,
-adds the keys, indexes and foreign keys the live tables have (read from the catalog, so the
-migrations stay the one definition of the schema), analyses them, and swaps them in by
-rename. All of it is one transaction: readers see the previous tables until the commit.
+The fact and rollup tables are partitioned by tenant (LIST, migration 0005). A load copies
+the tenant's rows into bare tables named after the load (`<table>__p<load_id>`), adds the
+keys, indexes and foreign keys the partitioned parents declare (read from the catalog, so
+the migrations stay the one definition of the schema; validated in bulk), analyses them, and
+swaps them in: the tenant's previous partitions are detached and dropped, the new ones
+attached. A CHECK constraint naming the tenant lets the attach skip its validation scan, so
+the swap is catalog work only. One transaction: readers of the tenant see the previous rows
+until the commit; readers of other tenants are never touched, but for the moment the
+detach holds the parent (bounded by `SWAP_LOCK_TIMEOUT`).
+
+Measured on 1M rows (DECISIONS.md): COPY into an indexed, foreign-keyed table took 15.8 s;
+into a bare table 1.2 s, then its indexes 1.5 s and its foreign keys 0.3 s.
 """
 
 from __future__ import annotations
@@ -13,21 +19,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
+from typing import Any
 
 from sqlalchemy import Connection, text
 
 from analytics.adapters.load_phases import INDEXES, SWAPPING
+from analytics.domain.access import tenant_id_problem
 
-NEXT = "__next"
 BATCH_ROWS = 10_000
-_INDEX_DEFINITION = re.compile(r"CREATE (UNIQUE )?INDEX \S+ ON \S+ (USING .+)")
+SWAP_LOCK_TIMEOUT = "5s"  # the detach waits at most this long for readers of the parent
+_INDEX_DEFINITION = re.compile(r"CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ (USING .+)")
 
 _CONSTRAINTS = text(
     """
-    SELECT c.conrelid::regclass::text AS table_name, c.conname AS name, c.contype AS kind,
-           pg_get_constraintdef(c.oid) AS definition, c.confrelid::regclass::text AS referenced
+    SELECT c.conname AS name, c.contype AS kind, pg_get_constraintdef(c.oid) AS definition
     FROM pg_constraint AS c
     WHERE c.conrelid = CAST(:table AS regclass) AND c.contype IN ('p', 'u', 'f')
+      AND c.conparentid = 0
     ORDER BY c.contype DESC, c.conname
     """
 )
@@ -40,10 +48,31 @@ _INDEXES = text(
     ORDER BY 1
     """
 )
+_PARTITION_OF_TENANT = text(
+    """
+    SELECT c.relname AS name
+    FROM pg_inherits AS i
+    JOIN pg_class AS c ON c.oid = i.inhrelid
+    WHERE i.inhparent = CAST(:table AS regclass)
+      AND pg_get_expr(c.relpartbound, c.oid) = 'FOR VALUES IN (' || quote_literal(:tenant) || ')'
+    """
+)
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def tenant_literal(tenant_id: str) -> str:
+    """A tenant id as an SQL literal, for the DDL that cannot take bound parameters (a
+    partition bound, a CHECK constraint). Only ids of the tenant grammar get here."""
+    if tenant_id_problem(tenant_id) is not None:
+        raise ValueError(f"not a tenant id: {tenant_id!r}")
+    return f"'{tenant_id}'"
+
+
+def partition_name(table: str, load_id: int) -> str:
+    return f"{table}__p{load_id}"
 
 
 def copy_lines(
@@ -52,16 +81,19 @@ def copy_lines(
     columns: Sequence[str],
     text_columns: Sequence[str],
     lines: Iterable[str],
+    *,
+    freeze: bool = True,
 ) -> int:
     """COPY CSV lines on the transaction's psycopg connection, in batches; returns the count.
 
-    An unquoted empty field is NULL, except in `text_columns` (empty text stays text)."""
+    An unquoted empty field is NULL, except in `text_columns` (empty text stays text).
+    FREEZE (for a table created in this transaction): rows are written frozen and
+    all-visible, and index-only scans need no VACUUM after the publish."""
     driver = connection.connection.driver_connection
-    column_list = ", ".join(map(_quoted, columns))
-    # FREEZE: the table was created in this transaction, so rows are written frozen and
-    # all-visible, and index-only scans need no VACUUM after the publish.
-    options = f"FORMAT csv, FREEZE, FORCE_NOT_NULL ({', '.join(map(_quoted, text_columns))})"
-    statement = f"COPY {_quoted(table)} ({column_list}) FROM STDIN ({options})"
+    column_list = ", ".join(map(quoted, columns))
+    freezing = "FREEZE, " if freeze else ""
+    options = f"FORMAT csv, {freezing}FORCE_NOT_NULL ({', '.join(map(quoted, text_columns))})"
+    statement = f"COPY {quoted(table)} ({column_list}) FROM STDIN ({options})"
     iterator = iter(lines)
     count = 0
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
@@ -71,72 +103,77 @@ def copy_lines(
     return count
 
 
-def create_next_tables(connection: Connection, tables: Sequence[str]) -> None:
-    """Empty copies of the live tables: columns, defaults, NOT NULL and CHECK constraints."""
+def create_partitions(
+    connection: Connection, tables: Sequence[str], tenant_id: str, load_id: int
+) -> None:
+    """Bare tables shaped like the parents (columns, defaults, NOT NULL and CHECK
+    constraints), each with a CHECK naming the tenant so that the attach need not scan."""
     for table in tables:
-        connection.execute(text(f"DROP TABLE IF EXISTS {_quoted(table + NEXT)}"))
+        partition = quoted(partition_name(table, load_id))
         connection.execute(
             text(
-                f"CREATE TABLE {_quoted(table + NEXT)} (LIKE {_quoted(table)} "
+                f"CREATE TABLE {partition} (LIKE {quoted(table)} "
                 "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
+            )
+        )
+        connection.execute(
+            text(
+                f"ALTER TABLE {partition} ADD CONSTRAINT "
+                f"{quoted(f'ck_{table}__p{load_id}_tenant')} "
+                f"CHECK (tenant_id = {tenant_literal(tenant_id)})"
             )
         )
 
 
-def _constraint_ddl(row: object, tables: Sequence[str]) -> str:
-    definition = row.definition
-    if row.kind == "f" and row.referenced in tables:
-        definition = definition.replace(
-            f"REFERENCES {row.referenced}(", f"REFERENCES {_quoted(row.referenced + NEXT)}("
-        )
-    return (
-        f"ALTER TABLE {_quoted(row.table_name + NEXT)} "
-        f"ADD CONSTRAINT {_quoted(row.name + NEXT)} {definition}"
-    )
+def _constraint_ddl(table: str, row: Any, load_id: int) -> str:
+    partition, name = quoted(partition_name(table, load_id)), quoted(f"{row.name}__p{load_id}")
+    return f"ALTER TABLE {partition} ADD CONSTRAINT {name} {row.definition}"
 
 
-def _index_ddl(table: str, name: str, definition: str) -> str:
+def _index_ddl(table: str, name: str, definition: str, load_id: int) -> str:
     match = _INDEX_DEFINITION.fullmatch(definition)
     if match is None:  # pragma: no cover - pg_get_indexdef always has this shape
         raise ValueError(f"unexpected index definition: {definition}")
     unique, rest = match.group(1) or "", match.group(2)
-    return f"CREATE {unique}INDEX {_quoted(name + NEXT)} ON {_quoted(table + NEXT)} {rest}"
+    index = quoted(f"{name}__p{load_id}")
+    return f"CREATE {unique}INDEX {index} ON {quoted(partition_name(table, load_id))} {rest}"
 
 
 def _no_phase(name: str) -> None:
     pass
 
 
-def swap_in_next_tables(
-    connection: Connection, tables: Sequence[str], *, phase: Callable[[str], None] = _no_phase
+def swap_in_partitions(
+    connection: Connection,
+    tables: Sequence[str],
+    tenant_id: str,
+    load_id: int,
+    *,
+    phase: Callable[[str], None] = _no_phase,
 ) -> None:
-    """Add the live tables' keys, indexes and foreign keys to the `__next` tables (validated
-    in bulk), analyse them, then drop the live tables and rename the new ones into place.
-
-    `phase` is told when each of the two phases starts (load_phases.INDEXES, SWAPPING)."""
-    constraints = {
-        table: connection.execute(_CONSTRAINTS, {"table": table}).all() for table in tables
-    }
-    indexes = {table: connection.execute(_INDEXES, {"table": table}).all() for table in tables}
+    """Give the new partitions the parents' keys, indexes and foreign keys (validated in
+    bulk), analyse them, then detach and drop the tenant's previous partitions and attach the
+    new ones. `phase` is told when each of the two phases starts (INDEXES, SWAPPING)."""
     phase(INDEXES)
-    for table in tables:  # keys first (dimensions come first), then foreign keys
-        for row in constraints[table]:
-            connection.execute(text(_constraint_ddl(row, tables)))
-        for name, definition in indexes[table]:
-            connection.execute(text(_index_ddl(table, name, definition)))
-        connection.execute(text(f"ANALYZE {_quoted(table + NEXT)}"))
-    phase(SWAPPING)
-    connection.execute(text(f"DROP TABLE {', '.join(map(_quoted, tables))}"))
     for table in tables:
-        connection.execute(text(f"ALTER TABLE {_quoted(table + NEXT)} RENAME TO {_quoted(table)}"))
-        for row in constraints[table]:
+        for row in connection.execute(_CONSTRAINTS, {"table": table}):
+            connection.execute(text(_constraint_ddl(table, row, load_id)))
+        for name, definition in connection.execute(_INDEXES, {"table": table}).all():
+            connection.execute(text(_index_ddl(table, name, definition, load_id)))
+        connection.execute(text(f"ANALYZE {quoted(partition_name(table, load_id))}"))
+    phase(SWAPPING)
+    connection.execute(text(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'"))
+    bound = f"FOR VALUES IN ({tenant_literal(tenant_id)})"
+    for table in tables:
+        previous = connection.execute(
+            _PARTITION_OF_TENANT, {"table": table, "tenant": tenant_id}
+        ).scalar_one_or_none()
+        if previous is not None:
             connection.execute(
-                text(
-                    f"ALTER TABLE {_quoted(table)} RENAME CONSTRAINT "
-                    f"{_quoted(row.name + NEXT)} TO {_quoted(row.name)}"
-                )
+                text(f"ALTER TABLE {quoted(table)} DETACH PARTITION {quoted(previous)}")
             )
-        for name, _ in indexes[table]:
-            connection.execute(
-                text(f"ALTER INDEX {_quoted(name + NEXT)} RENAME TO {_quoted(name)}")
-            )
+            connection.execute(text(f"DROP TABLE {quoted(previous)}"))
+        partition = quoted(partition_name(table, load_id))
+        connection.execute(
+            text(f"ALTER TABLE {quoted(table)} ATTACH PARTITION {partition} {bound}")
+        )
