@@ -110,6 +110,7 @@ def app(database: str, proxy: TcpProxy) -> FastAPI:
     url = make_url(database).set(host="127.0.0.1", port=proxy.port)
     settings = Settings(
         database_url=url.render_as_string(hide_password=False),
+        anonymous_tenant="default",
         database_request_timeout=REQUEST_TIMEOUT,
         benchmark_fixtures_file=VISIBLE_DATA / "benchmarks.json",
     )
@@ -232,6 +233,7 @@ def _client(database_url: str | None, request_timeout: float) -> TestClient:
     settings = Settings(
         database_url=database_url,
         data_dir=None if database_url else VISIBLE_DATA,
+        anonymous_tenant="default",
         database_request_timeout=request_timeout,
         benchmark_fixtures_file=VISIBLE_DATA / "benchmarks.json",
     )

@@ -27,7 +27,11 @@ def test_loaded_duckdb_file_is_served_without_data_dir(tmp_path: Path) -> None:
     assert "published 'visible'" in first.stdout
     assert "nothing to do" in again.stdout
 
-    settings = Settings(database_url=url, benchmark_fixtures_file=VISIBLE_DATA / "benchmarks.json")
+    settings = Settings(
+        database_url=url,
+        anonymous_tenant="default",
+        benchmark_fixtures_file=VISIBLE_DATA / "benchmarks.json",
+    )
     with TestClient(create_app(settings)) as client:
         assert client.get("/health").json()["dataset"] == "visible"
         totals = client.get("/campaigns/cmp-001/performance").json()["totals"]

@@ -89,7 +89,9 @@ def test_published_load_logs_each_phase_with_its_duration_then_one_readable_summ
     assert phase_lines[0].endswith(" s (1 metric rows)")
     assert all(line.split(" took ")[1][0].isdigit() for line in phase_lines)
     summary = messages[-1]
-    assert summary.startswith(f"published {data_dir} as 'first': 1 campaigns, 1 creators, ")
+    assert summary.startswith(
+        f"published {data_dir} as 'first' of tenant 'default': 1 campaigns, 1 creators, "
+    )
     assert "LoadResult" not in summary
 
 

@@ -88,15 +88,18 @@ def _insert(engine: Engine, *statements: str) -> None:
 def test_schema_refuses_negative_money_and_unknown_ids(migrated: Engine) -> None:
     _insert(
         migrated,
-        "INSERT INTO campaigns VALUES ('c', 'C')",
-        "INSERT INTO creators VALUES ('k', 'K')",
+        "INSERT INTO campaigns (tenant_id, campaign_id, campaign_name) "
+        "VALUES ('default', 'c', 'C')",
+        "INSERT INTO creators (tenant_id, creator_id, creator_name) VALUES ('default', 'k', 'K')",
     )
-    negative = "INSERT INTO campaign_daily_metrics VALUES ('2026-01-01','c','k',1,1,1,-1,NULL)"
+    row = (
+        "INSERT INTO campaign_daily_metrics "
+        "VALUES ('default', '2026-01-01', '{}', 'k', 1, 1, 1, {}, NULL)"
+    )
     with pytest.raises(IntegrityError, match="ck_campaign_daily_metrics_spend_not_negative"):
-        _insert(migrated, negative)
-    unknown = "INSERT INTO campaign_daily_metrics VALUES ('2026-01-01','x','k',1,1,1,1,NULL)"
-    with pytest.raises(IntegrityError, match="fk_campaign_daily_metrics_campaign_id_campaigns"):
-        _insert(migrated, unknown)
+        _insert(migrated, row.format("c", -1))
+    with pytest.raises(IntegrityError, match="fk_campaign_daily_metrics_tenant_id_campaigns"):
+        _insert(migrated, row.format("x", 1))
 
 
 def test_loading_the_same_files_again_does_nothing(migrated: Engine, tmp_path: Path) -> None:
@@ -172,7 +175,11 @@ def test_database_outage_gives_503_and_degraded_health_then_recovers(
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
     proxy.start()
     url = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    settings = Settings(database_url=url, benchmark_fixtures_file=VISIBLE_DATA / "benchmarks.json")
+    settings = Settings(
+        database_url=url,
+        anonymous_tenant="default",
+        benchmark_fixtures_file=VISIBLE_DATA / "benchmarks.json",
+    )
     try:
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
             assert client.get("/health").json()["dataset"] == "visible"
@@ -313,19 +320,21 @@ def test_cli_load_refuses_a_broken_directory_with_file_line_and_column(
     assert _metrics_total(migrated) == (23, 742)  # the visible sample, untouched
 
 
+ROUND_ONE_ROWS = (
+    "INSERT INTO campaigns VALUES ('c', 'C')",
+    "INSERT INTO creators VALUES ('k', 'K'), ('j', 'J')",
+    "INSERT INTO campaign_daily_metrics VALUES "
+    "('2026-01-01','c','k',10,2,1,1.50,NULL), ('2026-01-01','c','j',5,1,0,0.25,2.00), "
+    "('2026-01-02','c','k',1,1,1,0.10,NULL)",
+)
+
+
 def test_rollup_migration_rolls_up_the_dataset_already_served(empty_database: str) -> None:
     engine = create_engine(empty_database)
     try:
         migrations.upgrade(engine, "0003")
-        _insert(
-            engine,
-            "INSERT INTO campaigns VALUES ('c', 'C')",
-            "INSERT INTO creators VALUES ('k', 'K'), ('j', 'J')",
-            "INSERT INTO campaign_daily_metrics VALUES "
-            "('2026-01-01','c','k',10,2,1,1.50,NULL), ('2026-01-01','c','j',5,1,0,0.25,2.00), "
-            "('2026-01-02','c','k',1,1,1,0.10,NULL)",
-        )
-        migrations.upgrade(engine)
+        _insert(engine, *ROUND_ONE_ROWS)
+        migrations.upgrade(engine, "0004")
         with engine.connect() as connection:
             days = connection.execute(
                 text("SELECT * FROM campaign_day_totals ORDER BY metric_date")
@@ -343,3 +352,58 @@ def test_rollup_migration_rolls_up_the_dataset_already_served(empty_database: st
         ]
     finally:
         engine.dispose()
+
+
+ROUND_ONE_TABLES = {
+    "campaigns": "campaign_id, campaign_name",
+    "creators": "creator_id, creator_name",
+    "campaign_daily_metrics": "metric_date, campaign_id, creator_id, impressions, clicks, "
+    "conversions, spend, revenue",
+    "campaign_day_totals": "campaign_id, metric_date, impressions, clicks, conversions, spend, "
+    "revenue",
+    "campaign_creator_totals": "campaign_id, creator_id, impressions, clicks, conversions, "
+    "spend, revenue",
+    "dataset_loads": "load_id, dataset_name, checksum, metric_rows",
+}
+
+
+def _round_one_contents(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    with engine.connect() as connection:
+        return {
+            table: sorted(
+                tuple(row)
+                for row in connection.execute(text(f"SELECT {columns} FROM {table}"))  # noqa: S608
+            )
+            for table, columns in ROUND_ONE_TABLES.items()
+        }
+
+
+def test_tenant_migration_puts_round_one_data_in_tenant_default_with_nothing_lost(
+    empty_database: str,
+) -> None:
+    engine = create_engine(empty_database)
+    try:
+        migrations.upgrade(engine, "0003")
+        _insert(
+            engine,
+            *ROUND_ONE_ROWS,
+            "INSERT INTO dataset_loads VALUES (7, 'spring', 'abc', '{}', 1, 2, 3, now(), now(), "
+            "0.5, 'me@host')",
+        )
+        migrations.upgrade(engine, "0004")
+        before = _round_one_contents(engine)
+        migrations.upgrade(engine)
+        assert _round_one_contents(engine) == before
+        with engine.connect() as connection:
+            for table in ROUND_ONE_TABLES:
+                tenants = connection.execute(
+                    text(f"SELECT DISTINCT tenant_id FROM {table}")  # noqa: S608
+                ).scalars()
+                assert list(tenants) == ["default"], table
+    finally:
+        engine.dispose()
+    settings = Settings(database_url=empty_database, anonymous_tenant="default")
+    with TestClient(create_app(settings)) as client:
+        totals = client.get("/campaigns/c/performance").json()["totals"]
+        assert (totals["total_impressions"], totals["total_spend"]) == (16, 1.85)
+        assert client.get("/health").json()["dataset"] == "spring"

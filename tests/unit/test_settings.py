@@ -85,7 +85,8 @@ def test_an_empty_optional_variable_means_unset(
 
 def test_every_optional_setting_is_covered_by_the_empty_variable_test() -> None:
     required_one_of = {"DATA_DIR", "DATABASE_URL"}
-    optional = {name.upper() for name in Settings.model_fields} - required_one_of
+    empty_means_off = {"ANONYMOUS_TENANT"}  # CONTRACT.md §6; tested below
+    optional = {name.upper() for name in Settings.model_fields} - required_one_of - empty_means_off
     assert optional == set(OPTIONAL_DEFAULTS)
 
 
@@ -130,4 +131,49 @@ def test_a_malformed_cors_origin_names_the_variable(
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CORS_ORIGINS", "a.example.com/path")
     with pytest.raises(ConfigurationError, match=r"^CORS_ORIGINS: .*is not an origin"):
+        load_settings()
+
+
+def test_data_dir_is_served_anonymously_from_tenant_default_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    settings = load_settings()
+    assert (settings.load_tenant, settings.anonymous_access) == ("default", "default")
+
+
+def test_anonymous_tenant_names_where_data_dir_goes_and_who_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ANONYMOUS_TENANT", "acme")
+    settings = load_settings()
+    assert (settings.load_tenant, settings.anonymous_access) == ("acme", "acme")
+
+
+def test_an_empty_anonymous_tenant_turns_anonymous_access_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ANONYMOUS_TENANT", "")
+    settings = load_settings()
+    assert (settings.load_tenant, settings.anonymous_access) == ("default", None)
+
+
+def test_without_data_dir_anonymous_access_is_off_unless_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1/analytics")
+    assert load_settings().anonymous_access is None
+    monkeypatch.setenv("ANONYMOUS_TENANT", "default")
+    assert load_settings().anonymous_access == "default"
+
+
+@pytest.mark.parametrize("tenant", ["Acme", "-x", "a b", "a" * 64])
+def test_an_invalid_anonymous_tenant_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tenant: str
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ANONYMOUS_TENANT", tenant)
+    with pytest.raises(ConfigurationError, match=r"^ANONYMOUS_TENANT: a tenant id is"):
         load_settings()
