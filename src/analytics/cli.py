@@ -7,104 +7,47 @@ Exit codes (README "Command line"): 0 done, 1 data refused, 2 usage or configura
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 import uvicorn
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from typer.core import TyperCommand, TyperGroup
 
 from analytics import __version__, logs
 from analytics.adapters import migrations
 from analytics.adapters.csv_dataset import DatasetRefused
 from analytics.adapters.dataset_loader import check_dataset, load_dataset
-from analytics.adapters.engines import SchemaNotReady, create_database_engine, prepare_schema
+from analytics.adapters.engines import SchemaNotReady, prepare_schema
 from analytics.adapters.load_ledger import LedgerEntry, recorded_loads
-from analytics.adapters.load_phases import reason, seconds_text
+from analytics.adapters.load_phases import seconds_text
 from analytics.api.app import close_app, create_app
+from analytics.cli_access import keys_cli, tenants_cli
+from analytics.cli_common import (
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    Command,
+    DatabaseUrl,
+    Group,
+    PostgresUrl,
+    Tenant,
+    configure_logging,
+    database,
+    fail,
+)
 from analytics.cli_progress import load_progress
+from analytics.domain.access import DEFAULT_TENANT, UnknownTenant
 from analytics.settings import ConfigurationError, load_settings
 
-if TYPE_CHECKING:
-    from typer._click.formatting import HelpFormatter
-
-EXIT_REFUSED = 1  # the data directory breaks the contract: nothing was written
-EXIT_USAGE = 2  # bad options or configuration, or a schema to migrate first
-EXIT_DATABASE = 3  # the database could not be reached, or failed: nothing was changed
-SUPPORTED_DATABASES = ("postgresql", "duckdb")
-
-
-class _Group(TyperGroup):
-    """The command list shows each command's first paragraph whole (wrapped), not cut short."""
-
-    def format_commands(self, ctx: typer.Context, formatter: HelpFormatter) -> None:
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                summary = command.short_help or (command.help or "").split("\n\n")[0]
-                rows.append((name, " ".join(summary.split())))
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-
 cli = typer.Typer(
-    cls=_Group,
+    cls=Group,
     help="Campaign analytics service.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: flags without `<bool>` type labels
 )
-log = logging.getLogger("analytics")
-
-
-class _Command(TyperCommand):
-    """Usage lines in the usual notation: `DATA_DIR`, not Typer's `{DATA_DIR}`."""
-
-    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
-        pieces = super().collect_usage_pieces(ctx)
-        return [re.sub(r"^\{(.+)\}(\.\.\.)?$", r"\1\2", piece) for piece in pieces]
-
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="DATABASE_URL",
-        metavar="URL",
-        help="postgresql+psycopg://user@host:5432/db or duckdb:///path/file.duckdb",
-    ),
-]
-PostgresUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="DATABASE_URL",
-        metavar="URL",
-        help="postgresql+psycopg://user@host:5432/db (DuckDB files need no migration)",
-    ),
-]
-
-
-def _configure_logging(level: str | None = None) -> None:
-    """The one logging configuration (`analytics.logs`) at `level`, else LOG_LEVEL."""
-    try:
-        logs.configure_logging(level or logs.environment_level())
-    except ValueError as error:
-        raise _fail(f"configuration error: LOG_LEVEL: {error}", 2) from None
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
+cli.add_typer(tenants_cli, name="tenants")
+cli.add_typer(keys_cli, name="keys")
 
 
 def _print_version(value: bool) -> None:
@@ -134,13 +77,13 @@ def serve(
     """Serve the HTTP API, configured by the environment (DATA_DIR, DATABASE_URL, ...)."""
     try:
         settings = load_settings()
-        _configure_logging(settings.log_level)
+        configure_logging(settings.log_level)
         # Checks configuration and publishes DATA_DIR once, here, before any worker starts.
         app = create_app(settings)
     except ConfigurationError as error:
-        raise _fail(f"configuration error: {error}", 2) from None
+        raise fail(f"configuration error: {error}", 2) from None
     except DatasetRefused as error:
-        raise _fail(error.summary()) from None
+        raise fail(error.summary()) from None
     # uvicorn applies this in every worker process too (its default would replace ours)
     log_config = logs.logging_config(settings.log_level)
     if workers == 1:
@@ -158,38 +101,7 @@ def serve(
     )
 
 
-@contextmanager
-def _database(url: str, *, read_only: bool = False) -> Iterator[Engine]:
-    """An engine on `url` that has answered once. Exits 2 on a malformed URL, 3 when the
-    database cannot be reached or fails later (the command's transaction is rolled back)."""
-    try:
-        parsed = make_url(url)
-        if parsed.get_backend_name() not in SUPPORTED_DATABASES:
-            raise ValueError(
-                f"unsupported database '{parsed.get_backend_name()}' "
-                "(postgresql+psycopg://… or duckdb:///…)"
-            )
-        engine = create_database_engine(url, read_only=read_only)
-    except (ArgumentError, ValueError) as error:
-        raise _fail(f"configuration error: --database-url: {error}", EXIT_USAGE) from None
-    shown = parsed.render_as_string(hide_password=True)
-    try:
-        with engine.connect():
-            pass
-    except SQLAlchemyError as error:
-        engine.dispose()
-        message = f"cannot connect to the database {shown}: {reason(error)}"
-        raise _fail(message, EXIT_DATABASE) from None
-    try:
-        yield engine
-    except SQLAlchemyError as error:
-        log.debug("database error", exc_info=error)
-        raise _fail(f"database error, nothing changed: {reason(error)}", EXIT_DATABASE) from None
-    finally:
-        engine.dispose()
-
-
-@cli.command(cls=_Command)
+@cli.command(cls=Command)
 def migrate(
     database_url: PostgresUrl = None,
     revision: Annotated[
@@ -209,24 +121,24 @@ def migrate(
 ) -> None:
     """Create or upgrade the PostgreSQL schema (Alembic migrations) to REVISION."""
     if not database_url or not database_url.startswith("postgresql"):
-        raise _fail("migrate needs a PostgreSQL --database-url (or DATABASE_URL)", EXIT_USAGE)
+        raise fail("migrate needs a PostgreSQL --database-url (or DATABASE_URL)", EXIT_USAGE)
     try:
         target = migrations.resolve(revision)
     except migrations.UnknownRevision as error:
-        raise _fail(str(error), EXIT_USAGE) from None
-    _configure_logging()
-    with _database(database_url) as engine:
+        raise fail(str(error), EXIT_USAGE) from None
+    configure_logging()
+    with database(database_url) as engine:
         current = migrations.current_revision(engine)
         try:
             steps = migrations.steps(current, target)
         except migrations.UnknownRevision as error:
-            raise _fail(str(error), EXIT_USAGE) from None
+            raise fail(str(error), EXIT_USAGE) from None
         if steps < 0 and not downgrade:
             message = (
                 f"database schema is at revision {current}, newer than {target}: "
                 "nothing done (add --downgrade to go down; it drops what newer revisions added)"
             )
-            raise _fail(message, EXIT_USAGE)
+            raise fail(message, EXIT_USAGE)
         if steps > 0:
             migrations.upgrade(engine, target)
         elif steps < 0:
@@ -246,13 +158,14 @@ DataDir = Annotated[
 ]
 
 
-@cli.command(cls=_Command)
+@cli.command(cls=Command)
 def load(
     data_dir: DataDir,
     database_url: DatabaseUrl = None,
     dataset: Annotated[
         str | None, typer.Option(metavar="NAME", help="dataset name (default: DATA_DIR's name)")
     ] = None,
+    tenant: Tenant = DEFAULT_TENANT,
     check: Annotated[
         bool,
         typer.Option(
@@ -260,29 +173,34 @@ def load(
         ),
     ] = False,
 ) -> None:
-    """Validate DATA_DIR and publish it atomically as the current dataset."""
+    """Validate DATA_DIR and publish it atomically as the current dataset of one tenant."""
     if not data_dir.is_dir():
-        raise _fail(f"'{data_dir}' is not a directory", EXIT_USAGE)
-    _configure_logging()
+        raise fail(f"'{data_dir}' is not a directory", EXIT_USAGE)
+    configure_logging()
     if check:
         _check(data_dir)
         return
     if not database_url:
-        raise _fail("load needs --database-url (or DATABASE_URL)", EXIT_USAGE)
-    with _database(database_url) as engine:
+        raise fail("load needs --database-url (or DATABASE_URL)", EXIT_USAGE)
+    with database(database_url) as engine:
         try:
             prepare_schema(engine)
             with load_progress() as progress:
                 name = dataset or data_dir.resolve().name
-                result = load_dataset(engine, data_dir, dataset_name=name, progress=progress)
+                result = load_dataset(
+                    engine, data_dir, dataset_name=name, tenant_id=tenant, progress=progress
+                )
         except SchemaNotReady as error:
-            raise _fail(str(error), EXIT_USAGE) from None
+            raise fail(str(error), EXIT_USAGE) from None
+        except UnknownTenant as error:
+            hint = f"create it with `analytics tenants create {tenant}`"
+            raise fail(f"{error}: {hint}", EXIT_USAGE) from None
         except DatasetRefused as error:
-            raise _fail(error.summary(), EXIT_REFUSED) from None
+            raise fail(error.summary(), EXIT_REFUSED) from None
     if not result.loaded:
         typer.echo(f"'{result.dataset_name}' is already loaded with these files: nothing to do")
         return
-    typer.echo(f"published '{result.dataset_name}': {result.summary()}")
+    typer.echo(f"published '{result.dataset_name}' into tenant '{tenant}': {result.summary()}")
 
 
 def _check(data_dir: Path) -> None:
@@ -290,7 +208,7 @@ def _check(data_dir: Path) -> None:
         with load_progress() as progress:
             result = check_dataset(data_dir, progress=progress)
     except DatasetRefused as error:
-        raise _fail(error.summary(), EXIT_REFUSED) from None
+        raise fail(error.summary(), EXIT_REFUSED) from None
     typer.echo(
         f"data directory '{data_dir}' is valid: {result.campaigns:,} campaigns, "
         f"{result.creators:,} creators, {result.metric_rows:,} metric rows "
@@ -298,34 +216,40 @@ def _check(data_dir: Path) -> None:
     )
 
 
-@cli.command(cls=_Command)
+@cli.command(cls=Command)
 def datasets(
     database_url: DatabaseUrl = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(metavar="ID", help="only this tenant's loads (default: every tenant's)"),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="show the newest N loads")] = 20,
 ) -> None:
-    """List the loaded datasets (the load ledger), newest first: the first is served."""
+    """List the loaded datasets (the load ledger), newest first: each tenant serves its
+    newest."""
     if not database_url:
-        raise _fail("datasets needs --database-url (or DATABASE_URL)", EXIT_USAGE)
-    _configure_logging()
-    with _database(database_url, read_only=True) as engine:
+        raise fail("datasets needs --database-url (or DATABASE_URL)", EXIT_USAGE)
+    configure_logging()
+    with database(database_url, read_only=True) as engine:
         try:
-            entries = recorded_loads(engine, limit=limit)
+            entries = recorded_loads(engine, limit=limit, tenant_id=tenant)
         except SchemaNotReady as error:
-            raise _fail(str(error), EXIT_USAGE) from None
+            raise fail(str(error), EXIT_USAGE) from None
     if not entries:
         typer.echo("no dataset loaded yet")
         return
     typer.echo(ledger_table(entries))
 
 
-LEDGER_HEADER = ("dataset", "loaded at (UTC)", "metric rows", "checksum", "loaded by")
-RIGHT_ALIGNED = {2}  # counts
+LEDGER_HEADER = ("tenant", "dataset", "loaded at (UTC)", "metric rows", "checksum", "loaded by")
+RIGHT_ALIGNED = {3}  # counts
 
 
 def ledger_table(entries: list[LedgerEntry]) -> str:
     """The entries as aligned text columns under a header."""
     rows = [LEDGER_HEADER] + [
         (
+            entry.tenant_id,
             entry.dataset_name,
             entry.loaded_at.strftime("%Y-%m-%d %H:%M:%S"),
             f"{entry.metric_rows:,}",

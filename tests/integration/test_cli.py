@@ -3,51 +3,26 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
-from typer.testing import CliRunner, Result
 
 from analytics import __version__
 from analytics.adapters import migrations
 from analytics.adapters.csv_dataset import DatasetRefused
 from analytics.adapters.dataset_loader import check_dataset
 from analytics.adapters.load_ledger import LedgerEntry
-from analytics.cli import cli, ledger_table
-from tests.conftest import new_postgres_database
+from analytics.cli import ledger_table
+from tests.cli_support import invoke
 from tests.support import VISIBLE_DATA, DataDir
 
-LOG_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} [A-Z]+ \S+: ", re.MULTILINE)
-
 HEAD = migrations.head_revision()
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A command's exit code and output; `stderr` without the log lines (`logs` has them),
-    so that a message can be compared exactly whatever the phases logged before it."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-    logs: str
-
-
-def invoke(args: list[str], env: dict[str, str] | None = None) -> Outcome:
-    result: Result = CliRunner().invoke(cli, args, env=env, prog_name="analytics")
-    lines = result.stderr.splitlines(keepends=True)
-    logs = [line for line in lines if LOG_LINE.match(line)]
-    messages = [line for line in lines if not LOG_LINE.match(line)]
-    return Outcome(result.exit_code, result.stdout, "".join(messages), "".join(logs))
 
 
 BROKEN = DataDir(
@@ -65,31 +40,6 @@ def analytics(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     return subprocess.run(
         [script, *args], env=environment, capture_output=True, text=True, timeout=60
     )
-
-
-@pytest.fixture
-def empty_postgres() -> Iterator[str]:
-    url, drop = new_postgres_database("analytics_cli")
-    yield url
-    drop()
-
-
-@pytest.fixture(params=["duckdb", "postgresql"])
-def loadable_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database ready for `analytics load`: a new DuckDB file, or a migrated PostgreSQL."""
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path / 'analytics.duckdb'}"
-        engine = create_engine(url)
-        engine.connect().close()  # an empty file, never loaded
-        engine.dispose()
-        yield url
-        return
-    url, drop = new_postgres_database("analytics_cli")
-    engine = create_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
-    yield url
-    drop()
 
 
 # --- help and version ---------------------------------------------------------------------
@@ -313,10 +263,15 @@ def test_datasets_lists_the_ledger_newest_first(loadable_url: str, tmp_path: Pat
     listed = invoke(["datasets"], env=env)
     assert (empty.exit_code, empty.stdout) == (0, "no dataset loaded yet\n")
     lines = listed.stdout.splitlines()
-    assert lines[0] == "dataset  loaded at (UTC)      metric rows  checksum      loaded by"
-    assert [line.split()[0] for line in lines[1:]] == ["second", "visible"]
-    assert lines[2].split()[3:5] == ["23", lines[2].split()[4]]
-    assert len(lines[2].split()[4]) == 12
+    assert lines[0] == (
+        "tenant   dataset  loaded at (UTC)      metric rows  checksum      loaded by"
+    )
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["default", "second"],
+        ["default", "visible"],
+    ]
+    assert lines[2].split()[4:6] == ["23", lines[2].split()[5]]
+    assert len(lines[2].split()[5]) == 12
 
 
 def test_datasets_with_limit_shows_the_newest_only(loadable_url: str) -> None:
@@ -324,7 +279,7 @@ def test_datasets_with_limit_shows_the_newest_only(loadable_url: str) -> None:
     invoke(["load", str(VISIBLE_DATA), "--dataset", "one"], env=env)
     invoke(["load", str(VISIBLE_DATA), "--dataset", "two"], env=env)
     listed = invoke(["datasets", "--limit", "1"], env=env)
-    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["dataset", "two"]
+    assert [line.split()[1] for line in listed.stdout.splitlines()] == ["dataset", "two"]
 
 
 def test_datasets_on_an_unmigrated_postgres_says_to_migrate(empty_postgres: str) -> None:
@@ -345,15 +300,18 @@ def test_datasets_on_a_missing_duckdb_file_is_exit_3(tmp_path: Path) -> None:
 def test_ledger_table_aligns_columns_and_shortens_checksums() -> None:
     entry = LedgerEntry(
         load_id=2,
+        tenant_id="acme",
         dataset_name="spring",
         loaded_at=datetime(2026, 3, 1, 9, 5, 7, tzinfo=UTC),
         metric_rows=2_000_000,
         checksum="ab" * 32,
         loaded_by="ops@host",
     )
-    older = LedgerEntry(1, "v", datetime(2026, 2, 1, tzinfo=UTC), 23, "cd" * 32, "me@laptop")
+    older = LedgerEntry(
+        1, "default", "v", datetime(2026, 2, 1, tzinfo=UTC), 23, "cd" * 32, "me@laptop"
+    )
     assert ledger_table([entry, older]).splitlines() == [
-        "dataset  loaded at (UTC)      metric rows  checksum      loaded by",
-        "spring   2026-03-01 09:05:07    2,000,000  abababababab  ops@host",
-        "v        2026-02-01 00:00:00           23  cdcdcdcdcdcd  me@laptop",
+        "tenant   dataset  loaded at (UTC)      metric rows  checksum      loaded by",
+        "acme     spring   2026-03-01 09:05:07    2,000,000  abababababab  ops@host",
+        "default  v        2026-02-01 00:00:00           23  cdcdcdcdcdcd  me@laptop",
     ]

@@ -30,6 +30,7 @@ class LedgerEntry:
     """One published dataset, as `analytics datasets` lists it."""
 
     load_id: int
+    tenant_id: str
     dataset_name: str
     loaded_at: datetime  # when its publish committed, in UTC
     metric_rows: int
@@ -111,8 +112,10 @@ def record_load(connection: Connection, load_id: int, record: LoadRecord) -> Non
     )
 
 
-def recorded_loads(engine: Engine, *, limit: int) -> list[LedgerEntry]:
-    """The newest `limit` ledger entries, newest first.
+def recorded_loads(
+    engine: Engine, *, limit: int, tenant_id: str | None = None
+) -> list[LedgerEntry]:
+    """The newest `limit` ledger entries, newest first, of every tenant or of `tenant_id`.
 
     A DuckDB database that was never loaded has no ledger: no entries. A PostgreSQL one
     without it was never migrated: `SchemaNotReady`."""
@@ -121,10 +124,13 @@ def recorded_loads(engine: Engine, *, limit: int) -> list[LedgerEntry]:
             if connection.dialect.name == "postgresql":
                 raise SchemaNotReady("database has no load ledger: run `analytics migrate` first")
             return []
-        rows = connection.execute(query("dataset_loads"), {"limit": limit}).all()
+        name = "dataset_loads" if tenant_id is None else "dataset_loads_of_tenant"
+        parameters = {"limit": limit, "tenant_id": tenant_id}
+        rows = connection.execute(query(name), parameters).all()
     return [
         LedgerEntry(
             load_id=row.load_id,
+            tenant_id=row.tenant_id,
             dataset_name=row.dataset_name,
             loaded_at=row.finished_at.astimezone(UTC),
             metric_rows=row.metric_rows,

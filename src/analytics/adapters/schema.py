@@ -62,13 +62,6 @@ def _tenant_column() -> Column:
     return Column("tenant_id", TenantId, primary_key=True)
 
 
-def _of_tenant(columns: list[str], table: str) -> ForeignKeyConstraint:
-    """A foreign key within one tenant: (tenant_id, …) → table(tenant_id, …)."""
-    return ForeignKeyConstraint(
-        ["tenant_id", *columns], [f"{table}.tenant_id", *(f"{table}.{c}" for c in columns)]
-    ).ddl_if(dialect="postgresql")
-
-
 # Every tenant table starts with tenant_id, and its keys start with it: ids are unique
 # within a tenant (CONTRACT.md §6). On PostgreSQL the fact and rollup tables are partitioned
 # by tenant (one partition per tenant, swapped in by a load) and every tenant table has a
@@ -109,10 +102,7 @@ campaign_daily_metrics = Table(
     CheckConstraint("conversions >= 0", name="conversions_not_negative"),
     CheckConstraint("spend >= 0", name="spend_not_negative"),
     CheckConstraint("revenue >= 0", name="revenue_not_negative"),
-    # PostgreSQL only: DuckDB cannot delete a referenced key and insert it again in one
-    # transaction; the loader checks every id there instead.
-    _of_tenant(["campaign_id"], "campaigns"),
-    _of_tenant(["creator_id"], "creators"),
+    # No foreign keys to the dimensions (see migration 0005): the loader checks every id.
 )
 
 # Rollups, refreshed by every load inside the same publish; the three queries read them.
@@ -139,7 +129,6 @@ campaign_day_totals = Table(
     Column("campaign_id", Identifier, primary_key=True),
     Column("metric_date", Date, primary_key=True),
     *_measures(),
-    _of_tenant(["campaign_id"], "campaigns"),
 )
 
 campaign_creator_totals = Table(
@@ -149,8 +138,6 @@ campaign_creator_totals = Table(
     Column("campaign_id", Identifier, primary_key=True),
     Column("creator_id", Identifier, primary_key=True),
     *_measures(),
-    _of_tenant(["campaign_id"], "campaigns"),
-    _of_tenant(["creator_id"], "creators"),
 )
 
 # PostgreSQL: the ranking read straight off the index, a campaign's best creators first.

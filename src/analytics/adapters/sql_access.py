@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -24,6 +25,7 @@ from analytics.domain.access import (
 from analytics.domain.errors import RepositoryUnavailable
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _tenants, _keys = schema.tenants, schema.api_keys
 
 
@@ -154,7 +156,12 @@ class AsyncAccessStore:
         return await self._call(self._store.find_key, key_id)
 
     async def mark_used(self, *, key_id: str, at: dt.datetime) -> None:
-        await self._call(self._store.mark_used, key_id, at)
+        """Best effort: a read-only database (a DuckDB file shared by workers) or a failed
+        write never turns an authenticated request into an error."""
+        try:
+            await anyio.to_thread.run_sync(self._store.mark_used, key_id, at)
+        except SQLAlchemyError as error:
+            log.debug("last use of key %s not recorded: %s", key_id, error)
 
     async def create_key(
         self, *, tenant_id: str, role: Role, key_name: str | None
