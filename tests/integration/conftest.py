@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine, text
 
 from analytics.adapters import migrations
 from tests.conftest import new_postgres_database
@@ -49,3 +54,26 @@ def loadable_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     engine.dispose()
     yield url
     drop()
+
+
+def load_killed_mid_copy(engine: Engine, database_url: str, *arguments: str) -> None:
+    """Run `analytics load ARGUMENTS…` against `database_url` and SIGKILL it while its
+    COPY of metric rows is in flight (as seen by `engine`)."""
+    loader = subprocess.Popen(
+        [sys.executable, "-m", "analytics", "load", *arguments],
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    copying = text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY %campaign_daily%'")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and loader.poll() is None:
+            with engine.connect() as connection:
+                if connection.execute(copying).scalar_one():
+                    break
+            time.sleep(0.05)
+        assert loader.poll() is None, "the load finished before it could be killed"
+        loader.send_signal(signal.SIGKILL)
+    finally:
+        loader.wait(timeout=30)

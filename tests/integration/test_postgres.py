@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +22,7 @@ from analytics.adapters.dataset_loader import load_dataset
 from analytics.api.app import create_app
 from analytics.settings import Settings
 from tests.conftest import new_postgres_database
+from tests.integration.conftest import load_killed_mid_copy
 from tests.integration.tcp_proxy import TcpProxy
 from tests.support import VISIBLE_DATA, DataDir
 
@@ -215,27 +214,7 @@ def test_killed_load_leaves_the_previous_dataset_served(
 ) -> None:
     load_dataset(migrated, _small_dataset(clicks=5).write(tmp_path / "old"), dataset_name="old")
     big = _small_dataset(clicks=9, rows=400_000).write(tmp_path / "big")
-    env = {**os.environ, "DATABASE_URL": empty_database}
-    loader = subprocess.Popen(
-        [sys.executable, "-m", "analytics", "load", str(big)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    copying = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY %campaign_daily_metrics%'"
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and loader.poll() is None:
-            with migrated.connect() as connection:
-                if connection.execute(copying).scalar_one():
-                    break
-            time.sleep(0.05)
-        assert loader.poll() is None, "the load finished before it could be killed"
-        loader.send_signal(signal.SIGKILL)
-    finally:
-        loader.wait(timeout=30)
+    load_killed_mid_copy(migrated, empty_database, str(big))
     assert _metrics_total(migrated) == (50, 250)
     with migrated.connect() as connection:
         names = connection.execute(text("SELECT dataset_name FROM dataset_loads")).scalars().all()

@@ -4,10 +4,6 @@ again, and a load of `busy` killed mid-copy leaves `busy`'s previous data served
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +19,7 @@ from analytics.adapters.sql_access import SqlAlchemyAccessStore
 from analytics.api.app import create_app
 from analytics.settings import Settings
 from tests.conftest import new_postgres_database
+from tests.integration.conftest import load_killed_mid_copy
 from tests.support import VISIBLE_DATA, DataDir
 
 pytestmark = pytest.mark.postgres
@@ -97,24 +94,7 @@ def test_a_load_killed_mid_copy_leaves_the_tenants_previous_data(
     )
     before = _totals(engine)
     big = busy_data(clicks=9, rows=400_000).write(tmp_path / "big")
-    loader = subprocess.Popen(
-        [sys.executable, "-m", "analytics", "load", str(big), "--tenant", "busy"],
-        env={**os.environ, "DATABASE_URL": url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    copying = text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY %campaign_daily%'")
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and loader.poll() is None:
-            with engine.connect() as connection:
-                if connection.execute(copying).scalar_one():
-                    break
-            time.sleep(0.05)
-        assert loader.poll() is None, "the load finished before it could be killed"
-        loader.send_signal(signal.SIGKILL)
-    finally:
-        loader.wait(timeout=30)
+    load_killed_mid_copy(engine, url, str(big), "--tenant", "busy")
     assert _totals(engine) == before
     assert before[0] == ("busy", 50, 150)
     with engine.connect() as connection:
