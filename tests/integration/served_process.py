@@ -17,7 +17,7 @@ import httpx
 
 from tests.conftest import CONTRACT_VARIABLES
 
-STARTUP_SECONDS = 30
+STARTUP_SECONDS = 90  # generous: several workers start at once on a busy 2-core machine
 
 
 def free_port() -> int:
