@@ -13,7 +13,7 @@ Requests are sequential on one keep-alive connection (http.client, no pipelining
 warm-up of each mode, each round sends --per-round requests in one mode then the same
 campaign sequence in the other, the order alternating round by round (AB, BA, …), so drift
 and machine noise hit both modes alike. Reported per endpoint: p50/p90/p99/mean of each
-mode over every measured request, the p50 difference (key − anonymous) and the median of
+mode over every measured request, the p50 difference (key - anonymous) and the median of
 the rounds' p50 differences. Every answer must be 200 (else counted as an error).
 
 Without --pg-url/--duckdb-file, DATA_DIR is loaded into bench_auth_<scale> and
