@@ -10,6 +10,8 @@ Targets (every server is a child process on 127.0.0.1, stopped on exit):
                PostgreSQL database, a random campaign per transaction (see pgbench_script)
   ours-pg      `analytics serve` with DATABASE_URL on PostgreSQL (already loaded)
   ours-duckdb  `analytics serve` with DATABASE_URL=duckdb:///FILE (already loaded)
+               (both with ANONYMOUS_TENANT=default: the data is loaded into tenant default
+               and the requests carry no key)
   naive        per request, DuckDB views over the CSV files + the performance query;
                measured with a few sequential requests (it reads the whole metrics file)
 Endpoints: performance, top (limit=10), anomalies (thresholds from a local benchmark
@@ -58,7 +60,9 @@ SERVICE_VARIABLES = (
     "DATASET_NAME",
     "BENCHMARK_API_BASE",
     "BENCHMARK_FIXTURES_FILE",
+    "ANONYMOUS_TENANT",
 )
+ANONYMOUS_TENANT = "default"  # where `analytics load` puts data without --tenant
 
 
 class Context:
@@ -283,7 +287,8 @@ def service(ctx: Context, name: str, database_url: str) -> lib.Server:
     port = lib.free_port()
     command = [lib.venv_tool("analytics"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(ctx.args.workers)]
-    env = dict(ctx.env, DATABASE_URL=database_url)
+    # Anonymous requests read the loaded tenant (with DATABASE_URL alone they answer 401).
+    env = dict(ctx.env, DATABASE_URL=database_url, ANONYMOUS_TENANT=ANONYMOUS_TENANT)
     if ctx.thresholds_url:
         env["BENCHMARK_API_BASE"] = ctx.thresholds_url
     return lib.Server(name, command, port, env=env)
