@@ -113,3 +113,26 @@ def _totals(engine: Engine) -> list[tuple[object, ...]]:
             )
         )
         return [tuple(row) for row in rows]
+
+
+def _tables_like(engine: Engine, pattern: str) -> list[str]:
+    with engine.connect() as connection:
+        names = connection.execute(
+            text("SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE :p"),
+            {"p": pattern},
+        ).scalars()
+        return sorted(names)
+
+
+def test_a_reload_leaves_one_partition_per_table_and_drops_retired_ones(
+    database: tuple[str, Engine], tmp_path: Path
+) -> None:
+    _, engine = database
+    with engine.begin() as connection:  # as a crash after a swap's commit would leave it
+        connection.execute(text("CREATE TABLE campaign_day_totals__p999__retired (x int)"))
+    for round_ in range(3):
+        directory = busy_data(clicks=round_, rows=10).write(tmp_path / f"b{round_}")
+        load_dataset(engine, directory, dataset_name=f"b{round_}", tenant_id="busy")
+    assert _tables_like(engine, "%\\_\\_retired") == []
+    partitions = _tables_like(engine, "campaign_day_totals\\_\\_p%")
+    assert len(partitions) == 2  # tenant default's and tenant busy's

@@ -21,7 +21,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from sqlalchemy import Connection, Engine, MetaData, Table, delete, func, insert, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from analytics.adapters import postgres_publish, schema
@@ -161,7 +172,8 @@ def _copy_duckdb(
 
 def _refresh_rollups(connection: Connection, tenant_id: str, load_id: int | None) -> None:
     """Fill the tenant's rollups from its fact rows: exact sums per campaign and day, and per
-    campaign and creator (into the partitions of load `load_id` on PostgreSQL)."""
+    campaign and creator (into the partitions of load `load_id` on PostgreSQL, which hold
+    that tenant alone: analysed first, grouped without the tenant column)."""
 
     def named(table: Table) -> Table:
         if load_id is None:
@@ -169,7 +181,10 @@ def _refresh_rollups(connection: Connection, tenant_id: str, load_id: int | None
         name = postgres_publish.partition_name(table.name, load_id)
         return table.to_metadata(MetaData(), name=name)
 
-    facts = named(schema.campaign_daily_metrics).c
+    facts_table = named(schema.campaign_daily_metrics)
+    facts = facts_table.c
+    if load_id is not None:
+        connection.execute(text(f"ANALYZE {postgres_publish.quoted(facts_table.name)}"))
     measures = [
         func.sum(facts.impressions),
         func.sum(facts.clicks),
@@ -177,11 +192,14 @@ def _refresh_rollups(connection: Connection, tenant_id: str, load_id: int | None
         func.sum(facts.spend),
         func.sum(facts.revenue),  # NULL only when every row's revenue is unknown
     ]
+    tenant = literal(tenant_id, schema.campaign_daily_metrics.c.tenant_id.type)
     for rollup, key in (
-        (schema.campaign_day_totals, (facts.tenant_id, facts.campaign_id, facts.metric_date)),
-        (schema.campaign_creator_totals, (facts.tenant_id, facts.campaign_id, facts.creator_id)),
+        (schema.campaign_day_totals, (facts.campaign_id, facts.metric_date)),
+        (schema.campaign_creator_totals, (facts.campaign_id, facts.creator_id)),
     ):
-        grouped = select(*key, *measures).where(facts.tenant_id == tenant_id).group_by(*key)
+        grouped = select(tenant, *key, *measures).group_by(*key)
+        if load_id is None:  # DuckDB: one table for every tenant
+            grouped = grouped.where(facts.tenant_id == tenant_id)
         target = named(rollup)
         connection.execute(insert(target).from_select(list(target.columns.keys()), grouped))
 
@@ -387,6 +405,8 @@ def load_dataset(
         phases.failed(error, wrote=True)
         raise
     phases.end()
+    if engine.dialect.name == "postgresql":
+        postgres_publish.drop_retired_partitions(engine)
     result = LoadResult(
         dataset_name, True, len(source.campaigns), len(source.creators), metric_rows, seconds
     )

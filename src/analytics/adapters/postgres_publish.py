@@ -23,7 +23,7 @@ from itertools import islice
 from typing import Any
 
 from psycopg.errors import LockNotAvailable
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from analytics.adapters.load_phases import INDEXES, SWAPPING
@@ -32,6 +32,8 @@ from analytics.domain.access import tenant_id_problem
 BATCH_ROWS = 10_000
 LOCK_TRY_MS = 200  # one try to lock the parents for the swap waits at most this long
 LOCK_TRIES = 50
+LONG_TRIES, LONG_TRY_MS = 5, 2_000
+RETIRED = "__retired"  # a detached partition, dropped after the swap's commit
 _INDEX_DEFINITION = re.compile(r"CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ (USING .+)")
 
 _CONSTRAINTS = text(
@@ -155,9 +157,12 @@ def _lock_parents(connection: Connection, tables: Sequence[str]) -> None:
     LOCK_TRIES times, in a savepoint) once it is done."""
     names = ", ".join(map(quoted, tables))
     for attempt in range(1, LOCK_TRIES + 1):
+        # The last tries wait longer than deadlock_timeout (1 s), after which PostgreSQL
+        # cancels an autovacuum that holds a partition: short tries alone would never win.
+        wait_ms = LOCK_TRY_MS if attempt <= LOCK_TRIES - LONG_TRIES else LONG_TRY_MS
         savepoint = connection.begin_nested()
         try:
-            connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TRY_MS}ms'"))
+            connection.execute(text(f"SET LOCAL lock_timeout = '{wait_ms}ms'"))
             connection.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
         except OperationalError as error:
             savepoint.rollback()
@@ -198,8 +203,31 @@ def swap_in_partitions(
             connection.execute(
                 text(f"ALTER TABLE {quoted(table)} DETACH PARTITION {quoted(previous)}")
             )
-            connection.execute(text(f"DROP TABLE {quoted(previous)}"))
+            # Dropped after the commit (drop_retired_partitions): unlinking a large table's
+            # files at commit would hold every parent's lock for as long.
+            retired = quoted(previous + RETIRED)
+            connection.execute(text(f"ALTER TABLE {quoted(previous)} RENAME TO {retired}"))
         partition = quoted(partition_name(table, load_id))
         connection.execute(
             text(f"ALTER TABLE {quoted(table)} ATTACH PARTITION {partition} {bound}")
         )
+
+
+_RETIRED_TABLES = text(
+    """
+    SELECT c.relname FROM pg_class AS c
+    JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE n.nspname = current_schema() AND c.relkind = 'r' AND NOT c.relispartition
+      AND c.relname LIKE :pattern
+    """
+)
+
+
+def drop_retired_partitions(engine: Engine) -> None:
+    """Drop the partitions that swaps detached (also those a crash left behind), each in a
+    transaction of its own, outside any swap: no reader waits for it."""
+    with engine.connect() as connection:
+        names = connection.execute(_RETIRED_TABLES, {"pattern": f"%{RETIRED}"}).scalars().all()
+    for name in names:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE IF EXISTS {quoted(name)}"))
