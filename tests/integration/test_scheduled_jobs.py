@@ -100,7 +100,8 @@ def test_alert_feed_pages_filters_and_refuses_bad_cursors(database_url: str | No
     run_job(client, "anomaly_scan")
     everything = every_alert(client)
     order = [(a["created_at"], a["alert_id"]) for a in everything]
-    assert order == sorted(order) and len(set(order)) == len(order)
+    assert order == sorted(order)
+    assert len(set(order)) == len(order)
     assert every_alert(client, limit=1) == everything
     assert every_alert(client, campaign_id="cmp-002") == [
         a for a in everything if a["campaign_id"] == "cmp-002"
@@ -116,7 +117,8 @@ def test_alert_feed_pages_filters_and_refuses_bad_cursors(database_url: str | No
     payload, mac = cursor.split(".")
     for bad in (cursor[:-2] + "AA", "x" + cursor, "garbage", f"{payload}.", f"{mac}.{payload}"):
         answer = client.get("/alerts", params={"limit": 1, "cursor": bad})
-        assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == [
+        assert answer.status_code == 422
+        assert answer.json()["detail"][0]["loc"] == [
             "query",
             "cursor",
         ]
@@ -189,7 +191,8 @@ def test_each_tenant_sees_its_own_alerts_and_its_own_part_of_a_run(
     assert mine_b["detail"]["failed_campaigns"] == [
         {"campaign_id": "cmp-secret-of-b", "reason": "benchmark thresholds are unavailable"}
     ]
-    assert "cmp-secret-of-b" not in runs_a.text and b["tenant"] not in runs_a.text
+    assert "cmp-secret-of-b" not in runs_a.text
+    assert b["tenant"] not in runs_a.text
 
     first_page = client.get("/alerts", params={"limit": 1}, headers=a["headers"]).json()
     if first_page["next_cursor"]:
@@ -311,7 +314,8 @@ def test_a_failing_job_is_logged_recorded_failed_and_the_next_run_still_happens(
     runs = client.app.state.scheduler.ledger.runs(name)
     assert [(r.status, r.detail) for r in runs] == [("failed", {"error": "RuntimeError: boom"})] * 2
     failures = [r for r in caplog.records if r.getMessage().startswith(f"job {name} failed")]
-    assert len(failures) == 2 and all(r.exc_info for r in failures)
+    assert len(failures) == 2
+    assert all(r.exc_info for r in failures)
 
 
 def test_heartbeat_logs_one_line_with_the_utc_time_and_records_its_run(
@@ -320,7 +324,8 @@ def test_heartbeat_logs_one_line_with_the_utc_time_and_records_its_run(
     client, _ = visible_app(database_url)
     with caplog.at_level(logging.INFO, logger="analytics.adapters.scheduled_jobs"):
         run = run_job(client, "heartbeat")
-    assert run.status == "succeeded" and run.detail["utc"].endswith("Z")
+    assert run.status == "succeeded"
+    assert run.detail["utc"].endswith("Z")
     [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("heartbeat")]
     assert line == f"heartbeat utc={run.detail['utc']} run={run.run_id}"
 

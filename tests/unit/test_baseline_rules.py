@@ -114,7 +114,8 @@ def test_baseline_alerts_carry_the_numbers_behind_them() -> None:
         history(), LAST_WEDNESDAY, impressions=10_000, clicks=150, spend="100.00", revenue="300.00"
     )
     [alert] = baseline_alerts("cmp-1", days, PARAMETERS)
-    assert alert.campaign_id == "cmp-1" and alert.rule == "ctr_below_baseline"
+    assert alert.campaign_id == "cmp-1"
+    assert alert.rule == "ctr_below_baseline"
     assert alert.detail["value"] == 0.015
     assert set(alert.detail) == {
         "value",

@@ -72,4 +72,5 @@ async def test_an_outage_fails_only_the_campaigns_without_thresholds() -> None:
     assert {c for c, _, _ in repository.stored} == {"cmp-b"}
     gateway.thresholds["cmp-a"] = LIMITS  # the service is back: the next scan catches up
     later = await scan_tenant(repository, gateway, ScanSettings())
-    assert later.new_alerts == 3 and {c for c, _, _ in repository.stored} == {"cmp-a", "cmp-b"}
+    assert later.new_alerts == 3
+    assert {c for c, _, _ in repository.stored} == {"cmp-a", "cmp-b"}
