@@ -195,5 +195,5 @@ def test_a_schedule_that_is_not_a_cron_expression_stops_start_up(
 ) -> None:
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.setenv("SCHEDULE_ANOMALY_SCAN", "every six hours")
-    with pytest.raises(ConfigurationError, match="^SCHEDULE_ANOMALY_SCAN: 'every six hours'"):
+    with pytest.raises(ConfigurationError, match=r"^SCHEDULE_ANOMALY_SCAN: 'every six hours'"):
         load_settings()
