@@ -121,6 +121,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests configure the service explicitly; the developer's environment never leaks in."""
     for name in {*CONTRACT_VARIABLES, *SETTINGS_VARIABLES}:
         monkeypatch.delenv(name, raising=False)
+    # No scheduler in every app a test starts (and none left running): the tests of
+    # scheduled work turn it on where they mean to.
+    monkeypatch.setenv("SCHEDULER_ENABLED", "false")
 
 
 ClientFactory = Callable[..., TestClient]

@@ -34,6 +34,7 @@ from analytics.cli_common import (
     database,
     fail,
 )
+from analytics.cli_jobs import jobs_cli, scheduler
 from analytics.cli_progress import load_progress
 from analytics.domain.access import DEFAULT_TENANT, UnknownTenant
 from analytics.settings import ConfigurationError, load_settings
@@ -48,6 +49,7 @@ cli = typer.Typer(
 )
 cli.add_typer(tenants_cli, name="tenants")
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(jobs_cli, name="jobs")
 
 
 def _print_version(value: bool) -> None:
@@ -267,6 +269,9 @@ def ledger_table(entries: list[LedgerEntry]) -> str:
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+cli.command(cls=Command)(scheduler)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 FORMATTER = "text"  # the formatter every handler uses; a JSON one would be another entry
 # Chatty libraries, shown at WARNING and above unless LOG_LEVEL is DEBUG: Alembic's
 # "Context impl" lines on every schema check, httpx's line per benchmark call.
-QUIET_LOGGERS = ("alembic", "httpx")
+QUIET_LOGGERS = ("alembic", "httpx", "apscheduler")  # apscheduler: a line per wake-up
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
 _BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))

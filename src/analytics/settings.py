@@ -53,6 +53,29 @@ class Settings(BaseSettings):
         default=(), description="comma-separated origins allowed to call the API from a browser"
     )
 
+    # Scheduled work (CONTRACT.md §9; README "Scheduled jobs and alerts")
+    scheduler_enabled: bool = Field(default=True, description="run the scheduler in serve")
+    schedule_heartbeat: str = Field(default="0 */6 * * *", description="cron, UTC")
+    schedule_anomaly_scan: str = Field(default="0 */6 * * *", description="cron, UTC")
+    scheduler_poll_seconds: float = Field(default=60.0, gt=0, le=3600)
+    scan_batch_size: int = Field(default=100, ge=1, le=10_000)
+    baseline_weeks: int = Field(default=8, ge=1, le=52)
+    baseline_min_history: int = Field(default=4, ge=1, le=52)
+    baseline_min_impressions: int = Field(default=1000, ge=1)
+    baseline_mad_multiplier: float = Field(default=3.5, gt=0)
+    baseline_min_drop: float = Field(default=0.25, ge=0, lt=1)
+    cursor_secret: str | None = Field(
+        default=None, min_length=16, description="signs pagination cursors; unset: per process"
+    )
+
+    @field_validator("schedule_heartbeat", "schedule_anomaly_scan")
+    @classmethod
+    def _cron_expression(cls, value: str) -> str:
+        from analytics.adapters.scheduler import cron_trigger  # apscheduler, loaded on use
+
+        cron_trigger(value)  # ValueError names what is wrong
+        return value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated_origins(cls, value: object) -> object:

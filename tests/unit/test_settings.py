@@ -71,6 +71,17 @@ OPTIONAL_DEFAULTS = {
     "BENCHMARK_HEALTH_TIMEOUT": 1.0,
     "LOG_LEVEL": "INFO",
     "CORS_ORIGINS": (),
+    "SCHEDULER_ENABLED": True,
+    "SCHEDULE_HEARTBEAT": "0 */6 * * *",
+    "SCHEDULE_ANOMALY_SCAN": "0 */6 * * *",
+    "SCHEDULER_POLL_SECONDS": 60.0,
+    "SCAN_BATCH_SIZE": 100,
+    "BASELINE_WEEKS": 8,
+    "BASELINE_MIN_HISTORY": 4,
+    "BASELINE_MIN_IMPRESSIONS": 1000,
+    "BASELINE_MAD_MULTIPLIER": 3.5,
+    "BASELINE_MIN_DROP": 0.25,
+    "CURSOR_SECRET": None,
 }
 
 
@@ -176,4 +187,13 @@ def test_an_invalid_anonymous_tenant_names_the_variable(
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ANONYMOUS_TENANT", tenant)
     with pytest.raises(ConfigurationError, match=r"^ANONYMOUS_TENANT: a tenant id is"):
+        load_settings()
+
+
+def test_a_schedule_that_is_not_a_cron_expression_stops_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SCHEDULE_ANOMALY_SCAN", "every six hours")
+    with pytest.raises(ConfigurationError, match=r"^SCHEDULE_ANOMALY_SCAN: 'every six hours'"):
         load_settings()

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 NAMING_CONVENTION = {
@@ -168,4 +169,46 @@ dataset_loads = Table(
     Column("seconds", Float, nullable=False),
     Column("loaded_by", String, nullable=False),
     Index("ix_dataset_loads_tenant", "tenant_id", "load_id"),
+)
+
+# Scheduled work (CONTRACT.md §9; migration 0008). Job runs are global: one row per run of
+# a job, unique per (job, due time) so that however many schedulers run, a due run happens
+# once. What a run did for one tenant lives in that tenant's `job_run_tenants` row.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("job", String(64), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=True),  # NULL: started by hand
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("alive_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON, counts only: never a tenant's data
+    UniqueConstraint("job", "due_at", name="uq_job_runs_job_due_at"),
+    Index("ix_job_runs_started_at", "started_at", "run_id"),
+)
+
+job_run_tenants = Table(
+    "job_run_tenants",
+    metadata,
+    _tenant_column(),
+    Column("run_id", String(32), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON: what the run did for this tenant
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    _tenant_column(),
+    Column("alert_id", String(32), primary_key=True),
+    Column("campaign_id", Identifier, nullable=False),
+    Column("metric_date", Date, nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Stored once: a re-run of the scan finds the key taken and adds nothing.
+    UniqueConstraint("tenant_id", "campaign_id", "metric_date", "rule", name="uq_alerts_once"),
+    Index("ix_alerts_feed", "tenant_id", "created_at", "alert_id"),
 )

@@ -39,6 +39,7 @@ from analytics.adapters.sql_repository import SqlAlchemyMetricsStore, StoreDeadl
 from analytics.api.errors import install_error_handlers
 from analytics.api.http import HeadAsGetMiddleware
 from analytics.api.routes import router
+from analytics.api.scheduling import build_feeds, build_scheduler, scheduler_should_run
 from analytics.api.services import Services
 from analytics.domain.models import Thresholds
 from analytics.domain.ports import BenchmarkGateway
@@ -67,14 +68,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         anonymous_tenant=settings.anonymous_access,
         dataset=settings.dataset,
     )
+    scheduler = build_scheduler(settings, engine, services)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         """Everything requests need is built above, so an app driven without its lifespan
-        (`TestClient(app)` outside `with`) answers too; the lifespan only releases."""
+        (`TestClient(app)` outside `with`) answers too; the lifespan only starts the scheduler
+        (when enabled) and releases."""
+        if scheduler_should_run(settings):
+            await scheduler.start()
         try:
             yield
         finally:
+            await scheduler.shutdown()
             if clients is not None and (client := clients.current()) is not None:
                 await client.aclose()
             engine.dispose()
@@ -99,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.state.engine = engine
     app.state.services = services
+    app.state.scheduler = scheduler
+    app.state.feeds = build_feeds(settings, services)
     install_error_handlers(app)
     app.include_router(router)
     return app

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from analytics.domain.access import ApiKey, Role
+
+if TYPE_CHECKING:
+    from analytics.domain.alerts import NewAlert
 from analytics.domain.models import (
     CampaignPerformance,
     ComponentStatus,
@@ -73,4 +77,19 @@ class KeyAdministration(Protocol):
 
     async def revoke_key(self, *, key_id: str, tenant_id: str) -> bool:
         """False when the tenant has no such key that is still active."""
+        ...
+
+
+class AlertRepository(Protocol):
+    """One tenant's side of the anomaly scan (CONTRACT.md §9)."""
+
+    async def campaign_days(
+        self, *, after: str | None, limit: int
+    ) -> list[tuple[str, list[DailyMetrics]]]:
+        """The tenant's next `limit` campaigns by id after `after` (None: the first), each
+        with its days, oldest first (campaigns without metric rows have none)."""
+        ...
+
+    async def store_alerts(self, *, alerts: Sequence[NewAlert]) -> int:
+        """Store the alerts not stored yet (one per campaign, day and rule); how many were."""
         ...

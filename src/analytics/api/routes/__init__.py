@@ -2,8 +2,10 @@
 
 from fastapi import APIRouter
 
-from analytics.api.routes import campaigns, keys
+from analytics.api.routes import alerts, campaigns, jobs, keys
 
 router = APIRouter()
 router.include_router(campaigns.router)
 router.include_router(keys.router)
+router.include_router(alerts.router)
+router.include_router(jobs.router)
