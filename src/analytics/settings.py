@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import AnyHttpUrl, Field, ValidationError, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from analytics.domain.access import DEFAULT_TENANT, tenant_id_problem
@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         description="tenant that requests without credentials read as viewer; '' turns it off",
     )
     log_level: str = Field(default="INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR)$")
+    metrics_cursor_secret: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="key signing GET /metrics cursors; unset: random per process",
+    )
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="comma-separated origins allowed to call the API from a browser"
     )

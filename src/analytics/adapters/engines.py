@@ -136,7 +136,6 @@ def _add_missing_columns(engine: Engine, table: Table) -> None:
             default = column.server_default.arg  # type: ignore[union-attr]
             connection.execute(
                 text(
-                    f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind} "
-                    f"DEFAULT '{default}'"
+                    f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind} DEFAULT '{default}'"
                 )
             )

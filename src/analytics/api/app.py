@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,11 +36,13 @@ from analytics.adapters.engines import (
 from analytics.adapters.key_cache import CachedKeyStore
 from analytics.adapters.loop_local import LoopLocal
 from analytics.adapters.sql_access import AsyncAccessStore, SqlAlchemyAccessStore
+from analytics.adapters.sql_explorer import SqlAlchemyExplorers
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore, StoreDeadlines
 from analytics.api.errors import install_error_handlers
 from analytics.api.http import HeadAsGetMiddleware
 from analytics.api.routes import router
 from analytics.api.services import Services
+from analytics.domain.cursors import CursorSigner
 from analytics.domain.models import Thresholds
 from analytics.domain.ports import BenchmarkGateway
 from analytics.settings import ConfigurationError, Settings, load_settings
@@ -56,16 +59,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = open_database(settings)
     clients = _benchmark_clients(settings)
     access = AsyncAccessStore(SqlAlchemyAccessStore(engine))
+    store = SqlAlchemyMetricsStore(
+        engine, StoreDeadlines(settings.database_request_timeout, settings.database_health_timeout)
+    )
     services = Services(
-        metrics=SqlAlchemyMetricsStore(
-            engine,
-            StoreDeadlines(settings.database_request_timeout, settings.database_health_timeout),
-        ),
+        metrics=store,
         gateway=_benchmark_gateway(settings, fixture, clients),
         keys=CachedKeyStore(access),
         key_administration=access,
         anonymous_tenant=settings.anonymous_access,
         dataset=settings.dataset,
+        explorer=SqlAlchemyExplorers(store),
+        cursors=CursorSigner(_cursor_secret(settings)),
     )
 
     @asynccontextmanager
@@ -102,6 +107,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     return app
+
+
+def _cursor_secret(settings: Settings) -> bytes:
+    """METRICS_CURSOR_SECRET, else a random one: cursors then hold within this process."""
+    secret = settings.metrics_cursor_secret
+    return secrets.token_bytes(32) if secret is None else secret.get_secret_value().encode()
 
 
 def close_app(app: FastAPI) -> None:

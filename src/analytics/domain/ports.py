@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Protocol
 
 from analytics.domain.access import ApiKey, Role
+from analytics.domain.explorer import ExplorerQuery, ExplorerRow, Position
 from analytics.domain.models import (
     CampaignPerformance,
     ComponentStatus,
@@ -73,4 +74,15 @@ class KeyAdministration(Protocol):
 
     async def revoke_key(self, *, key_id: str, tenant_id: str) -> bool:
         """False when the tenant has no such key that is still active."""
+        ...
+
+
+class MetricsExplorer(Protocol):
+    """One tenant's metrics, aggregated as the explorer asks (CONTRACT.md §8)."""
+
+    async def explore(
+        self, *, query: ExplorerQuery, after: Position | None, limit: int
+    ) -> list[ExplorerRow]:
+        """At most `limit` rows in `query.order()`, those after `after` when given.
+        Raises `RepositoryUnavailable` when the store cannot answer."""
         ...
