@@ -26,7 +26,7 @@ BREAKDOWNS = ("platform", "region", "device_type", "age_group", "gender", "place
 def upgrade() -> None:
     for column in BREAKDOWNS:
         op.execute(
-            f"ALTER TABLE {TABLE} ADD COLUMN {column} VARCHAR COLLATE \"C\" NOT NULL "
+            f'ALTER TABLE {TABLE} ADD COLUMN {column} VARCHAR COLLATE "C" NOT NULL '
             "DEFAULT 'unknown'"
         )
     op.execute(

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from analytics.api.app import create_app
 from analytics.settings import Settings
-from tests.explorer_reference import BREAKDOWNS, KEYS, Dataset, answer
+from tests.explorer_reference import KEYS, Dataset, answer
 
 MEASURES = ("impressions", "clicks", "conversions", "likes", "spend", "revenue")
 RATES = ("ctr", "cvr", "roas", "cpc", "cpm")
