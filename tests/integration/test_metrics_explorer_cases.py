@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.conftest import ClientFactory
 from tests.explorer_reference import Dataset, answer
@@ -98,6 +101,7 @@ def test_zero_denominators_give_zero_rates(client: TestClient) -> None:
 def test_no_rows_no_groups_not_even_a_total(client: TestClient) -> None:
     assert _rows(client, date_from="2023-01-01", date_to="2023-12-31") == []
     assert _rows(client, date_from="2020-01-01", date_to="2022-12-31", platform="web") == []
+    assert _rows(client, date_from="2020-01-01", date_to="2022-12-31", platform="a\x00") == []
 
 
 def test_filters_or_within_and_across(client: TestClient) -> None:
@@ -202,3 +206,30 @@ def test_a_cursor_does_not_carry_over_to_another_question(client: TestClient) ->
     payload, signature = cursor.split(".")
     forged = client.get("/metrics", params={**params, "cursor": f"{payload}x.{signature}"})
     assert forged.status_code == 422
+
+
+PARAMETER_NAMES = [
+    "date_from", "date_to", "granularity", "group_by", "campaign_id", "creator_id", "platform",
+    "region", "device_type", "age_group", "gender", "placement", "sort", "limit", "cursor",
+]  # fmt: skip
+
+
+def test_openapi_documents_every_parameter(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/metrics"]["get"]
+    assert [parameter["name"] for parameter in operation["parameters"]] == PARAMETER_NAMES
+    assert all(parameter.get("description") for parameter in operation["parameters"])
+
+
+def test_no_query_string_is_a_500(client: TestClient) -> None:
+    text = st.text(st.characters(codec="utf-8"), max_size=30)
+    names = st.sampled_from([*PARAMETER_NAMES, "offset", ""])
+
+    @hypothesis_settings(max_examples=80, deadline=None)
+    @given(
+        pairs=st.lists(st.tuples(names, text | st.sampled_from(["2026-01-01", "-spend", "x\x00"])))
+    )
+    def check(pairs: list[tuple[str, str]]) -> None:
+        response = client.get("/metrics", params=[*BASE.items(), *pairs])
+        assert response.status_code in (200, 422), response.text
+
+    check()

@@ -150,8 +150,9 @@ class MetricsParameters(BaseModel):
         return value
 
     def query(self) -> ExplorerQuery:
+        # A value with NUL can match nothing (loads refuse it; PostgreSQL cannot bind it).
         filters = tuple(
-            (name, tuple(sorted(set(values))))
+            (name, tuple(sorted({value for value in values if "\x00" not in value})))
             for name in DIMENSIONS
             if (values := getattr(self, name))
         )

@@ -65,7 +65,7 @@ class ExplorerQuery:
     def canonical(self) -> str:
         """The question as one text, the same for every spelling of it (filter values
         sorted): what a cursor is bound to."""
-        filters = {name: sorted(set(values)) for name, values in self.filters if values}
+        filters = {name: sorted(set(values)) for name, values in self.filters}
         return json.dumps(
             [
                 self.date_from.isoformat(),
