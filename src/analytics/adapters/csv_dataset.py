@@ -352,9 +352,10 @@ class MetricsValidator:
         (no optional column) is passed on as it is, the optional fields' defaults appended;
         any other is written anew."""
         campaigns, creators, good_dates = self._campaigns, self._creators, self._good_dates
+        plain, tail = len(METRIC_COLUMNS), ABSENT_OPTIONAL_FIELDS  # locals: the hot loop
         records = read_records(path, METRIC_COLUMNS, self._errors, OPTIONAL_METRIC_COLUMNS)
         for line, fields, text in records:
-            if len(fields) != len(METRIC_COLUMNS):
+            if len(fields) != plain:
                 row = self._with_optional(path.name, line, fields)
                 if row is not None:
                     yield row
@@ -374,10 +375,7 @@ class MetricsValidator:
                     self._errors.add(path.name, line, column, reason)
                 if problems:
                     continue
-            if text is not None:
-                yield text + ABSENT_OPTIONAL_FIELDS
-            else:
-                yield csv_line(fields)[:-1] + ABSENT_OPTIONAL_FIELDS
+            yield text + tail if text is not None else csv_line(fields)[:-1] + tail
 
     def _with_optional(self, file: str, line: int, fields: list[str]) -> str | None:
         """A record with optional columns as a line, or None (its errors logged)."""
