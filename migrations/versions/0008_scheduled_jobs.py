@@ -8,14 +8,14 @@ interval is never started twice. `job_run_tenants` (a run's part for one tenant)
 The serving role may read only the global columns of `job_runs`, never its `detail`.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-03
 """
 
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import AnyHttpUrl, Field, ValidationError, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from analytics.domain.access import DEFAULT_TENANT, tenant_id_problem
@@ -64,9 +65,18 @@ class Settings(BaseSettings):
     baseline_min_impressions: int = Field(default=1000, ge=1)
     baseline_mad_multiplier: float = Field(default=3.5, gt=0)
     baseline_min_drop: float = Field(default=0.25, ge=0, lt=1)
-    cursor_secret: str | None = Field(
-        default=None, min_length=16, description="signs pagination cursors; unset: per process"
+    cursor_secret: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="key signing every page cursor; unset: one per `analytics serve`",
     )
+
+    def cursor_key(self) -> bytes:
+        """CURSOR_SECRET, else a new random key (`analytics serve` shares one with all of
+        its workers through the environment)."""
+        if self.cursor_secret is None:
+            return secrets.token_bytes(32)
+        return self.cursor_secret.get_secret_value().encode("utf-8")
 
     @field_validator("schedule_heartbeat", "schedule_anomaly_scan")
     @classmethod

@@ -33,6 +33,13 @@ METRIC_COLUMNS = (
     "spend",
     "revenue",
 )
+# Optional (CONTRACT.md §8): breakdowns (text, empty or absent = `unknown`) and likes (a count,
+# empty or absent = 0). Stored after METRIC_COLUMNS, in this order.
+BREAKDOWN_COLUMNS = ("platform", "region", "device_type", "age_group", "gender", "placement")
+OPTIONAL_METRIC_COLUMNS = (*BREAKDOWN_COLUMNS, "likes")
+UNKNOWN = "unknown"
+ABSENT_OPTIONAL_FIELDS = f",{','.join([UNKNOWN] * len(BREAKDOWN_COLUMNS))},0\n"
+MAX_BREAKDOWN_LENGTH = 255
 MAX_REPORTED_ERRORS = 20
 MAX_COUNT = 2**63 - 1
 MAX_MONEY_INTEGER_DIGITS = 16  # NUMERIC(18, 2)
@@ -147,11 +154,31 @@ def _open(path: Path, errors: ErrorLog) -> BinaryIO | None:
         return None
 
 
+def _optional_positions(
+    header: list[str], optional: Sequence[str], file: str, errors: ErrorLog
+) -> list[int] | None:
+    """Positions of the optional columns the header holds ([] when it holds none)."""
+    names = [name.strip() for name in header]
+    found = [[index for index, name in enumerate(names) if name == column] for column in optional]
+    for column, places in zip(optional, found, strict=True):
+        if len(places) > 1:
+            errors.add(file, 1, column, "optional column appears more than once in the header")
+    if any(len(places) > 1 for places in found):
+        return None
+    if not any(found):
+        return []
+    return [places[0] if places else -1 for places in found]
+
+
 def read_records(
-    path: Path, required: Sequence[str], errors: ErrorLog
+    path: Path, required: Sequence[str], errors: ErrorLog, optional: Sequence[str] = ()
 ) -> Iterator[tuple[int, list[str], str | None]]:
     """(line, the required fields in `required` order, the line itself or None) for every
     data record of a CSV file.
+
+    When the header holds any of the `optional` columns, every record's fields go on with
+    those of `optional`, in that order (an absent one is empty); when it holds none, records
+    have the required fields only.
 
     Lines without a double quote are split on commas (the common case, several times faster
     than the csv module); from the first line holding a quote on, the csv module reads the
@@ -174,10 +201,13 @@ def read_records(
         if header is None:
             errors.add(file, 1, None, "file is empty: a header row is required")
         positions = None if header is None else _positions(header, required, file, errors)
-        if positions is None:
+        extra = None if header is None else _optional_positions(header, optional, file, errors)
+        if positions is None or extra is None:
             errors.unreadable.add(file)
             return
         width = len(header)
+        if extra:  # an absent optional column reads the always-empty field at `width`
+            positions = positions + [width if index < 0 else index for index in extra]
         as_is = positions == list(range(width))
         for number, text in enumerate(lines, start=2):
             if '"' in text:
@@ -194,6 +224,7 @@ def read_records(
             elif as_is:
                 yield number, fields, record
             else:
+                fields.append("")  # the always-empty field
                 yield number, [fields[position] for position in positions], None
 
 
@@ -218,6 +249,7 @@ def _quoted_records(
                 reason = f"expected {width} fields as in the header, found {len(record)}"
                 errors.add(file, line, None, reason)
                 continue
+            record.append("")  # the always-empty field
             yield line, [record[position] for position in positions], None
     except csv.Error as error:
         # At the record's first line: an unclosed quote is only noticed at the end of file.
@@ -287,6 +319,15 @@ def check_date(text: str) -> str | None:
     return "is required" if text == "" else f"{_show(text)} is not a date (YYYY-MM-DD)"
 
 
+def breakdown_problem(text: str) -> str | None:
+    """Why `text` cannot be a breakdown value (empty is fine: it means `unknown`), or None."""
+    if len(text) > MAX_BREAKDOWN_LENGTH:
+        return f"is longer than {MAX_BREAKDOWN_LENGTH} characters"
+    if "\x00" in text:
+        return "must not contain a NUL character"
+    return None
+
+
 class MetricsValidator:
     """Checks metric records; ids against the dimensions (skipped for an unreadable one)."""
 
@@ -303,13 +344,22 @@ class MetricsValidator:
 
     def lines(self, path: Path) -> Iterator[str]:
         """The valid rows of a metrics file as CSV lines (with their line break) in
-        METRIC_COLUMNS order, revenue empty when unknown; errors are logged.
+        METRIC_COLUMNS then OPTIONAL_METRIC_COLUMNS order, revenue empty when unknown,
+        breakdowns `unknown` and likes 0 when empty or absent; errors are logged.
 
         Rows are checked by one pattern first; only a row that fails it is examined field by
-        field to say what is wrong. A row read as one unquoted line in the standard layout is
-        passed on as it is; any other is written anew."""
+        field to say what is wrong. A row read as one unquoted line in the standard layout
+        (no optional column) is passed on as it is, the optional fields' defaults appended;
+        any other is written anew."""
         campaigns, creators, good_dates = self._campaigns, self._creators, self._good_dates
-        for line, fields, text in read_records(path, METRIC_COLUMNS, self._errors):
+        plain, tail = len(METRIC_COLUMNS), ABSENT_OPTIONAL_FIELDS  # locals: the hot loop
+        records = read_records(path, METRIC_COLUMNS, self._errors, OPTIONAL_METRIC_COLUMNS)
+        for line, fields, text in records:
+            if len(fields) != plain:
+                row = self._with_optional(path.name, line, fields)
+                if row is not None:
+                    yield row
+                continue
             date, campaign, creator, impressions, clicks, conversions, spend, revenue = fields
             valid = (
                 date in good_dates
@@ -325,7 +375,24 @@ class MetricsValidator:
                     self._errors.add(path.name, line, column, reason)
                 if problems:
                     continue
-            yield text + "\n" if text is not None else csv_line(fields)
+            yield text + tail if text is not None else csv_line(fields)[:-1] + tail
+
+    def _with_optional(self, file: str, line: int, fields: list[str]) -> str | None:
+        """A record with optional columns as a line, or None (its errors logged)."""
+        base, breakdowns, likes = fields[:8], fields[8:-1], fields[-1]
+        problems = self._problems(base)
+        values = []
+        for column, value in zip(BREAKDOWN_COLUMNS, breakdowns, strict=True):
+            reason = breakdown_problem(value)
+            if reason is not None:
+                problems.append((column, reason))
+            values.append(value or UNKNOWN)
+        reason = None if likes == "" else check_count(likes)
+        if reason is not None:
+            problems.append(("likes", reason))
+        for column, reason in problems:
+            self._errors.add(file, line, column, reason)
+        return None if problems else csv_line([*base, *values, likes or "0"])
 
     def _problems(self, fields: list[str]) -> list[tuple[str, str]]:
         date, campaign, creator, impressions, clicks, conversions, spend, revenue = fields

@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import Engine, Table, create_engine, event, func, insert, select, text
 
 from analytics.adapters import connection_deadlines, migrations, schema
 from analytics.domain.access import DEFAULT_TENANT
@@ -98,6 +98,7 @@ def prepare_schema(engine: Engine) -> None:
     on PostgreSQL). PostgreSQL: require the migrations' head."""
     if engine.dialect.name != "postgresql":
         schema.metadata.create_all(engine)
+        _add_missing_columns(engine, schema.campaign_daily_metrics)
         with engine.begin() as connection:
             tenants = schema.tenants
             found = connection.execute(
@@ -116,3 +117,25 @@ def prepare_schema(engine: Engine) -> None:
             f"database schema is at revision {current or 'none'}, not {head}: "
             "run `analytics migrate` first"
         )
+
+
+def _add_missing_columns(engine: Engine, table: Table) -> None:
+    """DuckDB: columns a newer schema added to an existing table (what migration 0007 does on
+    PostgreSQL), with their defaults; names and types come from the schema only."""
+    with engine.begin() as connection:
+        present = set(
+            connection.execute(
+                text("SELECT column_name FROM information_schema.columns WHERE table_name = :t"),
+                {"t": table.name},
+            ).scalars()
+        )
+        for column in table.columns:
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=connection.dialect)
+            default = column.server_default.arg  # type: ignore[union-attr]
+            connection.execute(
+                text(
+                    f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind} DEFAULT '{default}'"
+                )
+            )

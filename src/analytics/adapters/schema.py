@@ -103,6 +103,14 @@ campaign_daily_metrics = Table(
     CheckConstraint("conversions >= 0", name="conversions_not_negative"),
     CheckConstraint("spend >= 0", name="spend_not_negative"),
     CheckConstraint("revenue >= 0", name="revenue_not_negative"),
+    # Optional breakdowns and likes (CONTRACT.md §8; migration 0007): degenerate dimensions,
+    # `unknown` and 0 when the file has none (see DECISIONS.md, "Metrics explorer").
+    *(
+        Column(name, Identifier, nullable=False, server_default="unknown")
+        for name in ("platform", "region", "device_type", "age_group", "gender", "placement")
+    ),
+    Column("likes", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint("likes >= 0", name="likes_not_negative"),
     # No foreign keys to the dimensions (see migration 0005): the loader checks every id.
 )
 

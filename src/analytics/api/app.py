@@ -35,12 +35,14 @@ from analytics.adapters.engines import (
 from analytics.adapters.key_cache import CachedKeyStore
 from analytics.adapters.loop_local import LoopLocal
 from analytics.adapters.sql_access import AsyncAccessStore, SqlAlchemyAccessStore
+from analytics.adapters.sql_explorer import SqlAlchemyExplorers
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore, StoreDeadlines
 from analytics.api.errors import install_error_handlers
 from analytics.api.http import HeadAsGetMiddleware
 from analytics.api.routes import router
 from analytics.api.scheduling import build_feeds, build_scheduler, scheduler_should_run
 from analytics.api.services import Services
+from analytics.domain.cursors import CursorSigner
 from analytics.domain.models import Thresholds
 from analytics.domain.ports import BenchmarkGateway
 from analytics.settings import ConfigurationError, Settings, load_settings
@@ -57,16 +59,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = open_database(settings)
     clients = _benchmark_clients(settings)
     access = AsyncAccessStore(SqlAlchemyAccessStore(engine))
+    store = SqlAlchemyMetricsStore(
+        engine, StoreDeadlines(settings.database_request_timeout, settings.database_health_timeout)
+    )
+    cursor_key = settings.cursor_key()  # one key for every list's cursors
     services = Services(
-        metrics=SqlAlchemyMetricsStore(
-            engine,
-            StoreDeadlines(settings.database_request_timeout, settings.database_health_timeout),
-        ),
+        metrics=store,
         gateway=_benchmark_gateway(settings, fixture, clients),
         keys=CachedKeyStore(access),
         key_administration=access,
         anonymous_tenant=settings.anonymous_access,
         dataset=settings.dataset,
+        explorer=SqlAlchemyExplorers(store),
+        cursors=CursorSigner(cursor_key),
     )
     scheduler = build_scheduler(settings, engine, services)
 
@@ -106,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.services = services
     app.state.scheduler = scheduler
-    app.state.feeds = build_feeds(settings, services)
+    app.state.feeds = build_feeds(services, cursor_key)
     install_error_handlers(app)
     app.include_router(router)
     return app

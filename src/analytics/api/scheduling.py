@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 
 from sqlalchemy import Engine
 
@@ -73,9 +72,8 @@ def scheduler_should_run(settings: Settings) -> bool:
     return True
 
 
-def build_feeds(settings: Settings, services: Services) -> Feeds:
+def build_feeds(services: Services, key: bytes) -> Feeds:
     store = _store(services)
-    key = (settings.cursor_secret or "").encode("utf-8") or secrets.token_bytes(32)
     return Feeds(
         for_tenant=lambda tenant_id: SqlAlchemyAlertRepository(store, tenant_id),
         cursors=CursorSigner(key),

@@ -86,3 +86,35 @@ class ValidationErrorOut(BaseModel):
     """422: what was wrong and where; an echoed input is cut to its first 64 characters."""
 
     detail: list[ValidationProblemOut]
+
+
+class MetricsRowOut(BaseModel):
+    """One group of `GET /metrics`: `period` (absent for `total`) and the group_by keys
+    (only those asked for) first, then the measures."""
+
+    period: dt.date | None = None
+    campaign_id: str | None = None
+    creator_id: str | None = None
+    platform: str | None = None
+    region: str | None = None
+    device_type: str | None = None
+    age_group: str | None = None
+    gender: str | None = None
+    placement: str | None = None
+    impressions: int
+    clicks: int
+    conversions: int
+    likes: int
+    spend: float
+    revenue: float
+    ctr: float
+    cvr: float
+    roas: float
+    cpc: float
+    cpm: float
+
+
+class MetricsPageOut(BaseModel):
+    rows: list[MetricsRowOut]
+    next_cursor: str | None
+    has_more: bool

@@ -7,11 +7,13 @@ from typing import Protocol
 
 from fastapi import Request
 
+from analytics.domain.cursors import CursorSigner
 from analytics.domain.ports import (
     BenchmarkGateway,
     CampaignMetricsRepository,
     KeyAdministration,
     KeyStore,
+    MetricsExplorer,
 )
 
 
@@ -19,6 +21,10 @@ class TenantRepositories(Protocol):
     def for_tenant(self, tenant_id: str) -> CampaignMetricsRepository: ...
 
     async def is_available(self) -> bool: ...
+
+
+class TenantExplorers(Protocol):
+    def for_tenant(self, tenant_id: str) -> MetricsExplorer: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,8 @@ class Services:
     key_administration: KeyAdministration
     anonymous_tenant: str | None  # None: requests without credentials get 401
     dataset: str | None  # None: as the anonymous tenant's load ledger says
+    explorer: TenantExplorers
+    cursors: CursorSigner  # signs the page cursors (CURSOR_SECRET)
 
 
 def services_of(request: Request) -> Services:

@@ -7,9 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from analytics.domain.access import ApiKey, Role
-
-if TYPE_CHECKING:
-    from analytics.domain.alerts import NewAlert
+from analytics.domain.explorer import ExplorerQuery, ExplorerRow, Position
 from analytics.domain.models import (
     CampaignPerformance,
     ComponentStatus,
@@ -17,6 +15,9 @@ from analytics.domain.models import (
     DailyMetrics,
     Thresholds,
 )
+
+if TYPE_CHECKING:
+    from analytics.domain.alerts import NewAlert
 
 
 class CampaignMetricsRepository(Protocol):
@@ -92,4 +93,15 @@ class AlertRepository(Protocol):
 
     async def store_alerts(self, *, alerts: Sequence[NewAlert]) -> int:
         """Store the alerts not stored yet (one per campaign, day and rule); how many were."""
+        ...
+
+
+class MetricsExplorer(Protocol):
+    """One tenant's metrics, aggregated as the explorer asks (CONTRACT.md §8)."""
+
+    async def explore(
+        self, *, query: ExplorerQuery, after: Position | None, limit: int
+    ) -> list[ExplorerRow]:
+        """At most `limit` rows in `query.order()`, those after `after` when given.
+        Raises `RepositoryUnavailable` when the store cannot answer."""
         ...
