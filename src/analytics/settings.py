@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         default=None,
         description="tenant that requests without credentials read as viewer; '' turns it off",
     )
+    cursor_secret: str | None = Field(
+        default=None,
+        min_length=16,
+        description="signs pagination cursors; unset: a secret stored in the database",
+    )
     log_level: str = Field(default="INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR)$")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="comma-separated origins allowed to call the API from a browser"

@@ -71,6 +71,7 @@ OPTIONAL_DEFAULTS = {
     "BENCHMARK_HEALTH_TIMEOUT": 1.0,
     "LOG_LEVEL": "INFO",
     "CORS_ORIGINS": (),
+    "CURSOR_SECRET": None,
 }
 
 

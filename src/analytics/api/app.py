@@ -35,11 +35,14 @@ from analytics.adapters.engines import (
 from analytics.adapters.key_cache import CachedKeyStore
 from analytics.adapters.loop_local import LoopLocal
 from analytics.adapters.sql_access import AsyncAccessStore, SqlAlchemyAccessStore
+from analytics.adapters.sql_catalog import SqlAlchemyCatalogStore, cursor_secret
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore, StoreDeadlines
+from analytics.api.catalog_http import BodyLimitMiddleware
 from analytics.api.errors import install_error_handlers
 from analytics.api.http import HeadAsGetMiddleware
 from analytics.api.routes import router
 from analytics.api.services import Services
+from analytics.domain.cursors import CursorCodec
 from analytics.domain.models import Thresholds
 from analytics.domain.ports import BenchmarkGateway
 from analytics.settings import ConfigurationError, Settings, load_settings
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,  # readable client method names
     )
     app.add_middleware(HeadAsGetMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -99,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.state.engine = engine
     app.state.services = services
+    app.state.catalog = SqlAlchemyCatalogStore(services.metrics, engine)  # type: ignore[arg-type]
+    app.state.cursor_codec = CursorCodec(cursor_secret(engine, settings.cursor_secret))
     install_error_handlers(app)
     app.include_router(router)
     return app

@@ -2,8 +2,11 @@
 
 from fastapi import APIRouter
 
-from analytics.api.routes import campaigns, keys
+from analytics.api.routes import campaigns, catalog, keys, thresholds
 
 router = APIRouter()
 router.include_router(campaigns.router)
 router.include_router(keys.router)
+# After the campaign questions: `/campaigns/{id:anytext}` would also match `…/performance`.
+router.include_router(thresholds.router)
+router.include_router(catalog.router)
