@@ -6,6 +6,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     Float,
     ForeignKeyConstraint,
     Index,
@@ -217,8 +218,8 @@ campaign_thresholds = Table(
     metadata,
     _tenant_column(),
     Column("campaign_id", Identifier, primary_key=True),
-    Column("min_ctr", Float, nullable=False),
-    Column("min_roas", Float, nullable=False),
+    Column("min_ctr", Double, nullable=False),
+    Column("min_roas", Double, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("min_ctr >= 0 AND min_roas >= 0", name="not_negative"),
 )
