@@ -91,20 +91,19 @@ def test_fingerprint_ignores_key_order_but_not_values() -> None:
     assert fingerprint("POST", "/c", {"a": 1}) != fingerprint("POST", "/d", {"a": 1})
 
 
-class _Stored:
-    def __init__(self, stored: StoredThresholds | None) -> None:
-        self.stored = stored
-
-    async def thresholds(self, *, campaign_id: str) -> StoredThresholds | None:
-        return self.stored
+async def _value(stored: StoredThresholds | None) -> StoredThresholds | None:
+    return stored
 
 
 def test_stored_thresholds_come_first_then_the_fallback() -> None:
     fallback = FakeGateway({"c": Thresholds(Decimal("0.1"), Decimal("1"))})
     stored = StoredThresholds(Thresholds(Decimal("0.5"), Decimal("2")), AT)
-    first = StoredThresholdsFirst(_Stored(stored), fallback)  # type: ignore[arg-type]
-    second = StoredThresholdsFirst(_Stored(None), fallback)  # type: ignore[arg-type]
-    assert asyncio.run(first.thresholds_for(campaign_id="c")) == stored.thresholds
+
+    async def ask(found: StoredThresholds | None) -> Thresholds:
+        gateway = StoredThresholdsFirst(_value(found), fallback)
+        return await gateway.thresholds_for(campaign_id="c")
+
+    assert asyncio.run(ask(stored)) == stored.thresholds
     assert fallback.asked == []
-    assert asyncio.run(second.thresholds_for(campaign_id="c")).min_ctr == Decimal("0.1")
+    assert asyncio.run(ask(None)).min_ctr == Decimal("0.1")
     assert fallback.asked == ["c"]

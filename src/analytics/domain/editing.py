@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any
 
 from analytics.domain.catalog import (
@@ -18,6 +20,7 @@ from analytics.domain.catalog import (
     Outcome,
     Page,
     Position,
+    StoredThresholds,
     ThresholdsNotFound,
     document,
 )
@@ -113,15 +116,40 @@ class StoredThresholdsFirst:
     """A `BenchmarkGateway`: the campaign's stored thresholds when it has some, else the
     configured source (fixture file, then benchmark service) - CONTRACT.md §7."""
 
-    def __init__(self, repository: CatalogRepository, fallback: BenchmarkGateway) -> None:
-        self._repository = repository
+    def __init__(
+        self, stored: Awaitable[StoredThresholds | None], fallback: BenchmarkGateway
+    ) -> None:
+        self._stored = stored
         self._fallback = fallback
 
     async def thresholds_for(self, *, campaign_id: str) -> Thresholds:
-        stored = await self._repository.thresholds(campaign_id=campaign_id)
+        stored = await self._stored
         if stored is not None:
             return stored.thresholds
         return await self._fallback.thresholds_for(campaign_id=campaign_id)
 
     async def status(self) -> ComponentStatus:
         return await self._fallback.status()
+
+
+@contextlib.asynccontextmanager
+async def stored_thresholds_first(
+    repository: CatalogRepository, fallback: BenchmarkGateway, *, campaign_id: str
+) -> AsyncIterator[StoredThresholdsFirst]:
+    """The gateway for one anomalies request. The stored thresholds are read while the
+    campaign's metrics are, not after them: one request then waits for the store at most
+    once its deadline, not twice."""
+
+    async def nothing() -> None:
+        return None
+
+    lookup = (
+        nothing() if id_problem(campaign_id) else repository.thresholds(campaign_id=campaign_id)
+    )
+    task = asyncio.ensure_future(lookup)
+    # unused (a 404, a failure): its outcome is read so that asyncio does not report it
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    try:
+        yield StoredThresholdsFirst(task, fallback)
+    finally:
+        task.cancel()

@@ -21,7 +21,7 @@ from analytics.api.schemas import (
     ValidationErrorOut,
 )
 from analytics.domain import anomalies, health, performance, ranking
-from analytics.domain.editing import StoredThresholdsFirst
+from analytics.domain.editing import stored_thresholds_first
 from analytics.domain.models import AnomalyReport, CampaignPerformance, CreatorRanking, HealthReport
 
 
@@ -125,6 +125,7 @@ async def get_anomalies(
 ) -> AnomalyReport:
     """Days below the campaign's CTR or ROAS thresholds (stored ones first, then the fixture
     file, then the benchmark service), or that spent without converting."""
-    gateway = StoredThresholdsFirst(catalog, services.gateway)
-    result = await anomalies.detect_anomalies(repository, gateway, campaign_id=campaign_id)
-    return result
+    async with stored_thresholds_first(
+        catalog, services.gateway, campaign_id=campaign_id
+    ) as gateway:
+        return await anomalies.detect_anomalies(repository, gateway, campaign_id=campaign_id)
