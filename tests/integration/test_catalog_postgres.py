@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 
 from analytics.adapters import migrations, schema
 from analytics.adapters.catalog_clock import tick, writer_lock
+from analytics.adapters.engines import prepare_schema
 from analytics.adapters.sql_access import SqlAlchemyAccessStore
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore
 from tests.conftest import new_postgres_database
@@ -102,3 +103,22 @@ def test_a_writer_waiting_for_the_clock_ticks_after_the_holder_and_later(engine:
     first.join()
     assert ticks["second"][0] - ticks["first"][0] >= 0.5
     assert ticks["second"][1] > ticks["first"][1]
+
+
+def test_a_duckdb_file_made_before_the_catalog_gets_its_columns(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'old.duckdb'}"
+    engine = create_engine(url)
+    schema.metadata.create_all(engine)
+    with engine.begin() as connection:
+        for table, columns in (
+            ("campaigns", ("status", "created_at", "updated_at")),
+            ("creators", ("created_at", "updated_at")),
+        ):
+            for column in columns:
+                connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        connection.execute(text("INSERT INTO campaigns VALUES ('default', 'old', 'Old')"))
+    prepare_schema(engine)
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT campaign_id, status FROM campaigns")).one()
+    assert tuple(row) == ("old", "active")
+    engine.dispose()

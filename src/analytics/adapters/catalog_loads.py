@@ -60,3 +60,21 @@ def merge_dimensions(connection: Connection, tenant_id: str) -> None:
             {"stamp": stamp},
         )
         STAGING[table].drop(connection)
+
+
+def add_missing_catalog_columns(connection: Connection) -> None:
+    """DuckDB files made before the catalog (revision 0006 on PostgreSQL): add its columns,
+    filled with their defaults (`active`, the upgrade's time). `create_all` adds only tables."""
+    for table, columns in (
+        ("campaigns", ("status VARCHAR DEFAULT 'active'",)),
+        ("campaigns", _TIMES),
+        ("creators", _TIMES),
+    ):
+        for column in columns:
+            connection.execute(text(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}"))
+
+
+_TIMES = (
+    "created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP",
+    "updated_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP",
+)

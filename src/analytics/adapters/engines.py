@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, insert, select
 
-from analytics.adapters import connection_deadlines, migrations, schema
+from analytics.adapters import catalog_loads, connection_deadlines, migrations, schema
 from analytics.domain.access import DEFAULT_TENANT
 
 POSTGRES_STATEMENT_TIMEOUT_MS = 10_000
@@ -99,6 +99,7 @@ def prepare_schema(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         schema.metadata.create_all(engine)
         with engine.begin() as connection:
+            catalog_loads.add_missing_catalog_columns(connection)
             tenants = schema.tenants
             found = connection.execute(
                 select(tenants.c.tenant_id).where(tenants.c.tenant_id == DEFAULT_TENANT)

@@ -3,6 +3,7 @@ ETags, idempotent creation, conditional updates and deletes. Scoped to the key's
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -38,14 +39,17 @@ from analytics.api.catalog_http import (
 )
 from analytics.api.parameters import CampaignIdPath
 from analytics.domain import editing
+from analytics.domain.access import Principal
 from analytics.domain.catalog import (
     CatalogItem,
+    CatalogRepository,
     Changes,
     Kind,
     NotFound,
     document,
     etag_of,
 )
+from analytics.domain.cursors import CursorCodec
 from analytics.domain.identifiers import id_problem
 
 router = APIRouter()
@@ -73,7 +77,13 @@ def _with_etag(item: CatalogItem, response: Response) -> dict[str, Any]:
 
 
 async def _page(
-    catalog: Any, codec: Any, caller: Any, kind: Kind, limit: int, cursor: Any, since: Any
+    catalog: CatalogRepository,
+    codec: CursorCodec,
+    caller: Principal,
+    kind: Kind,
+    limit: int,
+    cursor: str | None,
+    since: dt.datetime | None,
 ) -> dict[str, Any]:
     page = await editing.list_page(
         catalog,
@@ -89,7 +99,11 @@ async def _page(
 
 
 async def _create(
-    catalog: Any, request: Request, kind: Kind, body: Any, key: str | None
+    catalog: CatalogRepository,
+    request: Request,
+    kind: Kind,
+    body: CampaignIn | CreatorIn,
+    key: str | None,
 ) -> JSONResponse:
     fields = body.model_dump(mode="json")
     idempotency = None
@@ -106,7 +120,9 @@ async def _create(
     return outcome_response(kind, outcome)
 
 
-async def _delete(catalog: Any, kind: Kind, item_id: str, if_match: str | None) -> Response:
+async def _delete(
+    catalog: CatalogRepository, kind: Kind, item_id: str, if_match: str | None
+) -> Response:
     if id_problem(item_id) is not None:
         raise NotFound(kind, item_id)
     await catalog.delete(kind=kind, item_id=item_id, if_match=if_match)
@@ -114,7 +130,7 @@ async def _delete(catalog: Any, kind: Kind, item_id: str, if_match: str | None) 
 
 
 async def _update(
-    catalog: Any,
+    catalog: CatalogRepository,
     kind: Kind,
     item_id: str,
     changes: Changes,
