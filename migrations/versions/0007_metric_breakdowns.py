@@ -8,14 +8,14 @@ nothing. No new table: the explorer reads the tenant's fact partition, already c
 the row-level security policy and the serving role's grant of revision 0005.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-03
 """
 
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -7,8 +7,6 @@ Exit codes (README "Command line"): 0 done, 1 data refused, 2 usage or configura
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -90,8 +88,6 @@ def serve(
         raise fail(error.summary()) from None
     # uvicorn applies this in every worker process too (its default would replace ours)
     log_config = logs.logging_config(settings.log_level)
-    if settings.cursor_secret is None:  # every worker must accept the others' cursors
-        os.environ["CURSOR_SECRET"] = secrets.token_urlsafe(32)
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_config=log_config)
         return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -68,15 +67,8 @@ class Settings(BaseSettings):
     cursor_secret: SecretStr | None = Field(
         default=None,
         min_length=16,
-        description="key signing every page cursor; unset: one per `analytics serve`",
+        description="key signing every page cursor; unset: a secret stored in the database",
     )
-
-    def cursor_key(self) -> bytes:
-        """CURSOR_SECRET, else a new random key (`analytics serve` shares one with all of
-        its workers through the environment)."""
-        if self.cursor_secret is None:
-            return secrets.token_bytes(32)
-        return self.cursor_secret.get_secret_value().encode("utf-8")
 
     @field_validator("schedule_heartbeat", "schedule_anomaly_scan")
     @classmethod

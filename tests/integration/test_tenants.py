@@ -7,6 +7,7 @@ own `cmp-001` with other names and numbers, and a campaign `default` does not ha
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def _tenancy(tmp_path: Path, database_url: str | None, **settings: object) -> Te
     )
     engine = app.state.engine
     store = SqlAlchemyAccessStore(engine)
-    tenant = f"acme-{id(app) % 100_000}"  # PostgreSQL: the session's database is shared
+    tenant = f"acme-{uuid.uuid4().hex[:12]}"  # PostgreSQL: the session's database is shared
     store.create_tenant(tenant, "Acme")
     load_dataset(engine, ACME.write(tmp_path / "acme"), dataset_name="acme", tenant_id=tenant)
     keys = {

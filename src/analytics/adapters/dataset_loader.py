@@ -35,7 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from analytics.adapters import postgres_publish, schema
+from analytics.adapters import catalog_loads, postgres_publish, schema
+from analytics.adapters.catalog_clock import writer_lock
 from analytics.adapters.csv_dataset import (
     CAMPAIGNS_FILE,
     CREATORS_FILE,
@@ -136,16 +137,7 @@ def _of_tenant(tenant_id: str, lines: Iterable[str]) -> Iterator[str]:
     return (prefix + line for line in lines)
 
 
-def _upsert_clause(table: Table) -> str:
-    """Upsert of a dimension row: the name from the file wins (a constant of the schema)."""
-    key = ", ".join(column.name for column in table.primary_key.columns)
-    name = next(c.name for c in table.columns if c.name.endswith("_name"))
-    return f" ON CONFLICT ({key}) DO UPDATE SET {name} = excluded.{name}"
-
-
-def _copy_duckdb(
-    connection: Connection, table: Table, lines: Iterable[str], *, upsert: bool = False
-) -> int:
+def _copy_duckdb(connection: Connection, table: Table, lines: Iterable[str]) -> int:
     """Stage the CSV lines in a file, then let DuckDB read it with the schema's types."""
     with tempfile.TemporaryDirectory(prefix="analytics-load-") as scratch:
         staged = Path(scratch) / f"{table.name}.csv"
@@ -160,11 +152,10 @@ def _copy_duckdb(
         )
         text_columns = ", ".join(f"'{name}'" for name in _text_columns(table))
         # Only the path is data, bound as a parameter; the rest comes from the schema.
-        on_conflict = _upsert_clause(table) if upsert else ""
         statement = text(
             f"INSERT INTO {table.name} SELECT * FROM read_csv(:path, header = false, "  # noqa: S608
             f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', new_line = '\\n', "
-            f"nullstr = '', force_not_null = [{text_columns}], columns = {{{types}}}){on_conflict}"
+            f"nullstr = '', force_not_null = [{text_columns}], columns = {{{types}}})"
         )
         connection.execute(statement, {"path": str(staged)})
     return count
@@ -209,31 +200,27 @@ def _text_columns(table: Table) -> list[str]:
     return [column.name for column in table.columns if column.type.python_type is str]
 
 
-def _upsert_postgres(connection: Connection, table: Table, lines: Iterable[str]) -> None:
-    """COPY into a temporary table, then upsert from it into the live dimension table."""
-    staging = f"{table.name}__staging"
-    connection.execute(
-        text(
-            f"CREATE TEMPORARY TABLE {postgres_publish.quoted(staging)} "
-            f"(LIKE {postgres_publish.quoted(table.name)}) ON COMMIT DROP"
-        )
-    )
-    columns = [column.name for column in table.columns]
-    postgres_publish.copy_lines(
-        connection, staging, columns, _text_columns(table), lines, freeze=False
-    )
-    connection.execute(
-        text(
-            f"INSERT INTO {table.name} SELECT * FROM {staging}{_upsert_clause(table)}"  # noqa: S608
-        )
-    )
+def _stage_dimensions(connection: Connection, source: _Source, tenant_id: str) -> None:
+    """The dimension files into temporary tables, merged into the catalog after the rollups
+    (catalog_loads: under the tenant's catalog clock, held only from there to the commit)."""
+    staging = catalog_loads.create_staging(connection)
+    postgres = connection.dialect.name == "postgresql"
+    for table, names in ((schema.campaigns, source.campaigns), (schema.creators, source.creators)):
+        lines = _dimension_lines(tenant_id, names)
+        target = staging[table.name]
+        if postgres:
+            columns = [column.name for column in target.columns]
+            postgres_publish.copy_lines(
+                connection, target.name, columns, _text_columns(target), lines, freeze=False
+            )
+        else:
+            _copy_duckdb(connection, target, lines)
 
 
 def _copy_postgres(connection: Connection, source: _Source, tenant_id: str, load_id: int) -> int:
-    """Upsert the dimensions, then copy the facts into a fresh, bare partition (swapped in
+    """Stage the dimensions, then copy the facts into a fresh, bare partition (swapped in
     later by postgres_publish)."""
-    _upsert_postgres(connection, schema.campaigns, _dimension_lines(tenant_id, source.campaigns))
-    _upsert_postgres(connection, schema.creators, _dimension_lines(tenant_id, source.creators))
+    _stage_dimensions(connection, source, tenant_id)
     tables = [table.name for table in REPLACED_TABLES]
     postgres_publish.create_partitions(connection, tables, tenant_id, load_id)
     facts = schema.campaign_daily_metrics
@@ -249,16 +236,11 @@ def _copy_postgres(connection: Connection, source: _Source, tenant_id: str, load
 def _copy_duckdb_in_place(
     connection: Connection, source: _Source, tenant_id: str, load_id: int
 ) -> int:
-    """Upsert the dimensions and replace the tenant's rows in place: DuckDB's MVCC keeps
+    """Stage the dimensions and replace the tenant's rows in place: DuckDB's MVCC keeps
     readers on the previous rows until the commit."""
     for table in reversed(REPLACED_TABLES):
         connection.execute(delete(table).where(table.c.tenant_id == tenant_id))
-    _copy_duckdb(
-        connection, schema.campaigns, _dimension_lines(tenant_id, source.campaigns), upsert=True
-    )
-    _copy_duckdb(
-        connection, schema.creators, _dimension_lines(tenant_id, source.creators), upsert=True
-    )
+    _stage_dimensions(connection, source, tenant_id)
     lines = _of_tenant(tenant_id, source.metrics)
     return _copy_duckdb(connection, schema.campaign_daily_metrics, lines)
 
@@ -274,6 +256,7 @@ def _publish(
     source.errors.raise_if_any(source.name)  # rolls the transaction back
     phases.start(ROLLUPS)
     _refresh_rollups(connection, tenant_id, load_id if postgres else None)
+    catalog_loads.merge_dimensions(connection, tenant_id)
     if postgres:
         names = [table.name for table in REPLACED_TABLES]
         postgres_publish.swap_in_partitions(
@@ -376,7 +359,7 @@ def load_dataset(
     phases = PhaseLog(progress)
     source = _read(data_dir, phases)
     try:
-        with engine.begin() as connection:
+        with writer_lock(engine), engine.begin() as connection:
             _lock(connection)
             _tenant_ready(connection, tenant_id, create=create_tenant)
             if _is_current_in(connection, checksum, dataset_name, tenant_id):

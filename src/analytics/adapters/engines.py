@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event, func, insert, select, text
 
-from analytics.adapters import connection_deadlines, migrations, schema
+from analytics.adapters import catalog_loads, connection_deadlines, migrations, schema
 from analytics.domain.access import DEFAULT_TENANT
 
 POSTGRES_STATEMENT_TIMEOUT_MS = 10_000
@@ -100,6 +100,7 @@ def prepare_schema(engine: Engine) -> None:
         schema.metadata.create_all(engine)
         _add_missing_columns(engine, schema.campaign_daily_metrics)
         with engine.begin() as connection:
+            catalog_loads.add_missing_catalog_columns(connection)
             tenants = schema.tenants
             found = connection.execute(
                 select(tenants.c.tenant_id).where(tenants.c.tenant_id == DEFAULT_TENANT)

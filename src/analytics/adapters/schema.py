@@ -6,6 +6,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     Float,
     ForeignKeyConstraint,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING_CONVENTION = {
@@ -63,6 +65,25 @@ def _tenant_column() -> Column:
     return Column("tenant_id", TenantId, primary_key=True)
 
 
+CAMPAIGN_STATUSES = ("active", "paused", "archived")
+_now = text("CURRENT_TIMESTAMP")
+
+
+def _catalog_columns(*, with_status: bool) -> list[Column]:
+    """Catalog columns (migration 0006): `updated_at` strictly increases per tenant in commit
+    order (adapters/catalog_clock.py), so keyset pages on (updated_at, id) never skip a row."""
+    status = [
+        Column("status", String(16), nullable=False, server_default="active"),
+        CheckConstraint(f"status IN {CAMPAIGN_STATUSES}", name="known_status"),
+    ]
+    return [
+        *(status if with_status else []),
+        # The defaults serve hand-written SQL only: the service always stamps the clock's time.
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=_now),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_now),
+    ]
+
+
 # Every tenant table starts with tenant_id, and its keys start with it: ids are unique
 # within a tenant (CONTRACT.md §6). On PostgreSQL the fact and rollup tables are partitioned
 # by tenant (one partition per tenant, swapped in by a load) and every tenant table has a
@@ -74,6 +95,7 @@ campaigns = Table(
     _tenant_column(),
     Column("campaign_id", Identifier, primary_key=True),
     Column("campaign_name", String, nullable=False),
+    *_catalog_columns(with_status=True),
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]).ddl_if(dialect="postgresql"),
 )
 
@@ -83,6 +105,7 @@ creators = Table(
     _tenant_column(),
     Column("creator_id", Identifier, primary_key=True),
     Column("creator_name", String, nullable=False),
+    *_catalog_columns(with_status=False),
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]).ddl_if(dialect="postgresql"),
 )
 
@@ -219,4 +242,58 @@ alerts = Table(
     # Stored once: a re-run of the scan finds the key taken and adds nothing.
     UniqueConstraint("tenant_id", "campaign_id", "metric_date", "rule", name="uq_alerts_once"),
     Index("ix_alerts_feed", "tenant_id", "created_at", "alert_id"),
+)
+
+# The catalog (CONTRACT.md §7, migration 0006). PostgreSQL adds the keyset indexes
+# (tenant_id, updated_at, id) and row-level security; DuckDB scans (no secondary index: it
+# would turn every upsert of updated_at into a delete and insert of index entries).
+Index(
+    "ix_campaigns_sync", campaigns.c.tenant_id, campaigns.c.updated_at, campaigns.c.campaign_id
+).ddl_if(dialect="postgresql")
+Index(
+    "ix_creators_sync", creators.c.tenant_id, creators.c.updated_at, creators.c.creator_id
+).ddl_if(dialect="postgresql")
+
+# One row per tenant: the last catalog timestamp handed out. Every catalog write locks it
+# first, so writes of a tenant commit in the order of their timestamps.
+catalog_clocks = Table(
+    "catalog_clocks",
+    metadata,
+    Column("tenant_id", TenantId, primary_key=True),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+)
+
+campaign_thresholds = Table(
+    "campaign_thresholds",
+    metadata,
+    _tenant_column(),
+    Column("campaign_id", Identifier, primary_key=True),
+    Column("min_ctr", Double, nullable=False),
+    Column("min_roas", Double, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("min_ctr >= 0 AND min_roas >= 0", name="not_negative"),
+)
+
+# POST responses by Idempotency-Key, kept 24 hours (purged by the writes themselves).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    _tenant_column(),
+    Column("idempotency_key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # SHA-256 of method, path and body
+    Column("claim_id", String(32), nullable=False),  # who is performing the request
+    Column("status_code", Integer, nullable=True),  # NULL while in flight
+    Column("response_body", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_idempotency_keys_created", "tenant_id", "created_at"),
+)
+
+# The key that signs pagination cursors when CURSOR_SECRET is not set: one row, made by the
+# migration (PostgreSQL) or at start-up (DuckDB), shared by every worker of the database.
+cursor_secret = Table(
+    "cursor_secret",
+    metadata,
+    Column("singleton", Integer, primary_key=True, autoincrement=False),
+    Column("secret", String(128), nullable=False),
+    CheckConstraint("singleton = 1", name="one_row"),
 )

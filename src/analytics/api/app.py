@@ -35,13 +35,16 @@ from analytics.adapters.engines import (
 from analytics.adapters.key_cache import CachedKeyStore
 from analytics.adapters.loop_local import LoopLocal
 from analytics.adapters.sql_access import AsyncAccessStore, SqlAlchemyAccessStore
+from analytics.adapters.sql_catalog import SqlAlchemyCatalogStore, cursor_secret
 from analytics.adapters.sql_explorer import SqlAlchemyExplorers
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore, StoreDeadlines
+from analytics.api.catalog_http import BodyLimitMiddleware
 from analytics.api.errors import install_error_handlers
 from analytics.api.http import HeadAsGetMiddleware
 from analytics.api.routes import router
 from analytics.api.scheduling import build_feeds, build_scheduler, scheduler_should_run
 from analytics.api.services import Services
+from analytics.domain.catalog_cursors import CursorCodec
 from analytics.domain.cursors import CursorSigner
 from analytics.domain.models import Thresholds
 from analytics.domain.ports import BenchmarkGateway
@@ -62,7 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = SqlAlchemyMetricsStore(
         engine, StoreDeadlines(settings.database_request_timeout, settings.database_health_timeout)
     )
-    cursor_key = settings.cursor_key()  # one key for every list's cursors
+    # One key for every list's cursors: CURSOR_SECRET, else the database's stored secret.
+    configured = settings.cursor_secret
+    cursor_key = cursor_secret(
+        engine, None if configured is None else configured.get_secret_value()
+    )
     services = Services(
         metrics=store,
         gateway=_benchmark_gateway(settings, fixture, clients),
@@ -100,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,  # readable client method names
     )
     app.add_middleware(HeadAsGetMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -112,6 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.state.scheduler = scheduler
     app.state.feeds = build_feeds(services, cursor_key)
+    app.state.catalog = SqlAlchemyCatalogStore(services.metrics, engine)  # type: ignore[arg-type]
+    app.state.cursor_codec = CursorCodec(cursor_key)
     install_error_handlers(app)
     app.include_router(router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,6 +11,16 @@ from fastapi.responses import JSONResponse
 
 from analytics.api.http import validation_error
 from analytics.domain.access import Forbidden, KeyNotFound, NotAuthenticated
+from analytics.domain.catalog import (
+    AlreadyExists,
+    HasMetrics,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    InvalidCursor,
+    NotFound,
+    PreconditionFailed,
+    ThresholdsNotFound,
+)
 from analytics.domain.errors import BenchmarkUnavailable, CampaignNotFound, RepositoryUnavailable
 
 log = logging.getLogger(__name__)
@@ -61,10 +72,38 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     return _detail(500, INTERNAL_ERROR)
 
 
+async def _conflict(_: Request, error: Exception) -> JSONResponse:
+    return _detail(409, str(error))
+
+
+async def _precondition_failed(_: Request, error: Exception) -> JSONResponse:
+    return _detail(412, str(error))
+
+
+def _invalid(location: tuple[str, str], kind: str) -> Callable[..., Awaitable[JSONResponse]]:
+    """422 in the shape of every other validation error, naming what was wrong."""
+
+    async def handler(_: Request, error: Exception) -> JSONResponse:
+        problem = {"type": kind, "loc": list(location), "msg": str(error), "input": None}
+        return JSONResponse(status_code=422, content={"detail": [problem]})
+
+    return handler
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(CampaignNotFound, _not_found)
     app.add_exception_handler(KeyNotFound, _not_found)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(ThresholdsNotFound, _not_found)
+    for conflict in (AlreadyExists, HasMetrics, IdempotencyKeyInFlight):
+        app.add_exception_handler(conflict, _conflict)
+    app.add_exception_handler(PreconditionFailed, _precondition_failed)
+    app.add_exception_handler(InvalidCursor, _invalid(("query", "cursor"), "invalid_cursor"))
+    app.add_exception_handler(
+        IdempotencyKeyReused,
+        _invalid(("header", "Idempotency-Key"), "idempotency_key_reused"),
+    )
     app.add_exception_handler(NotAuthenticated, _not_authenticated)
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(BenchmarkUnavailable, _benchmark_unavailable)

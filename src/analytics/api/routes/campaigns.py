@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from analytics.api.auth import ServicesDep, TenantRepository
+from analytics.api.catalog_http import CatalogReader
 from analytics.api.errors import BENCHMARK_UNAVAILABLE, STORE_UNAVAILABLE
 from analytics.api.parameters import CampaignIdPath, CampaignIdQuery, CreatorLimit
 from analytics.api.schemas import (
@@ -20,6 +21,7 @@ from analytics.api.schemas import (
     ValidationErrorOut,
 )
 from analytics.domain import anomalies, health, performance, ranking
+from analytics.domain.editing import stored_thresholds_first
 from analytics.domain.models import AnomalyReport, CampaignPerformance, CreatorRanking, HealthReport
 
 
@@ -119,7 +121,11 @@ async def get_anomalies(
     campaign_id: CampaignIdPath,
     repository: TenantRepository,
     services: ServicesDep,
+    catalog: CatalogReader,
 ) -> AnomalyReport:
-    """Days below the campaign's CTR or ROAS thresholds, or that spent without converting."""
-    result = await anomalies.detect_anomalies(repository, services.gateway, campaign_id=campaign_id)
-    return result
+    """Days below the campaign's CTR or ROAS thresholds (stored ones first, then the fixture
+    file, then the benchmark service), or that spent without converting."""
+    async with stored_thresholds_first(
+        catalog, services.gateway, campaign_id=campaign_id
+    ) as gateway:
+        return await anomalies.detect_anomalies(repository, gateway, campaign_id=campaign_id)

@@ -1,0 +1,131 @@
+"""First page against a deep page of `GET /campaigns` at 1M campaigns, and catalog write
+latency, on a private PostgreSQL database (never part of `make test`).
+
+    .venv/bin/python bench/catalog_pages.py [--campaigns 1000000] [--url postgresql+psycopg://…]
+
+Fills one tenant with N campaigns (distinct `updated_at`, as the clock would give them),
+then times, through the API app in process (TestClient, one tenant key): the first page,
+a page 90 % of the way through (cursor made by the service), each with limit 100, and
+sequential PATCHes. Prints one JSON document; also the PostgreSQL plan of the deep page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import time
+import uuid
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from analytics.adapters import migrations
+from analytics.adapters.sql_access import SqlAlchemyAccessStore
+from analytics.api.app import create_app
+from analytics.domain.access import Role
+from analytics.settings import Settings
+
+TENANT = "bench"
+
+
+def _timed(call: object, repeat: int) -> dict[str, float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()  # type: ignore[operator]
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--campaigns", type=int, default=1_000_000)
+    parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    arguments = parser.parse_args()
+    name = f"analytics_bench_catalog_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(arguments.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = create_engine(arguments.url).url.set(database=name).render_as_string(False)
+    try:
+        engine = create_engine(url)
+        migrations.upgrade(engine)
+        store = SqlAlchemyAccessStore(engine)
+        store.create_tenant(TENANT)
+        _, key = store.create_key(TENANT, Role.EDITOR)
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO campaigns (tenant_id, campaign_id, campaign_name, created_at, "
+                    "updated_at) SELECT :t, 'cmp-' || lpad(n::text, 8, '0'), 'Campaign ' || n, "
+                    "timestamptz '2026-01-01' + n * interval '1 millisecond', "
+                    "timestamptz '2026-01-01' + n * interval '1 millisecond' "
+                    "FROM generate_series(1, :n) AS n"
+                ),
+                {"t": TENANT, "n": arguments.campaigns},
+            )
+            connection.execute(text("ANALYZE campaigns"))
+        fill_seconds = time.perf_counter() - started
+        settings = Settings(database_url=url, anonymous_tenant="")
+        client = TestClient(create_app(settings))
+        headers = {"Authorization": f"Bearer {key}"}
+        deep_at = int(arguments.campaigns * 0.9)
+        client.patch(f"/campaigns/cmp-{deep_at:08d}", json={}, headers=headers)  # warm up
+        first = client.get("/campaigns?limit=100", headers=headers).json()
+        # a cursor 90 % of the way: the service's own, from a page read with updated_since
+        deep_since = client.get(
+            f"/campaigns?limit=1&updated_since={_at(deep_at)}", headers=headers
+        ).json()
+        deep_cursor = deep_since["next_cursor"]
+        result = {
+            "campaigns": arguments.campaigns,
+            "fill_seconds": round(fill_seconds, 1),
+            "first_page": _timed(lambda: client.get("/campaigns?limit=100", headers=headers), 200),
+            "deep_page": _timed(
+                lambda: client.get(f"/campaigns?limit=100&cursor={deep_cursor}", headers=headers),
+                200,
+            ),
+            "patch": _timed(
+                lambda: client.patch(
+                    "/campaigns/cmp-00000001", json={"status": "paused"}, headers=headers
+                ),
+                200,
+            ),
+            "first_page_items": len(first["items"]),
+        }
+        with engine.connect() as connection:
+            plan = connection.execute(
+                text(
+                    "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT campaign_id, campaign_name, "
+                    "status, created_at, updated_at FROM campaigns "
+                    "WHERE tenant_id = :t AND updated_at >= '1970-01-01' AND "
+                    "(updated_at, campaign_id) > (CAST(:at AS timestamptz), 'cmp-') "
+                    "ORDER BY updated_at, campaign_id LIMIT 101"
+                ),
+                {"t": TENANT, "at": _at(deep_at)},
+            ).scalars()
+            result["deep_page_plan"] = list(plan)
+        print(json.dumps(result, indent=2))
+        client.close()
+        engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _at(n: int) -> str:
+    """The `updated_at` given to campaign n by the fill, as RFC 3339."""
+    moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=n)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+if __name__ == "__main__":
+    main()

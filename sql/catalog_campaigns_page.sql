@@ -1,0 +1,10 @@
+-- One page of a tenant's campaigns in sync order: (updated_at, campaign_id) strictly after the
+-- cursor's position, updated at or after :since. Served by ix_campaigns_sync on PostgreSQL.
+-- Parameters: :tenant_id, :since, :after_at, :after_id, :limit (the page size + 1).
+SELECT c.campaign_id AS item_id, c.campaign_name AS name, c.status, c.created_at, c.updated_at
+FROM campaigns AS c
+WHERE c.tenant_id = :tenant_id
+  AND c.updated_at >= CAST(:since AS TIMESTAMP WITH TIME ZONE)
+  AND (c.updated_at, c.campaign_id) > (CAST(:after_at AS TIMESTAMP WITH TIME ZONE), :after_id)
+ORDER BY c.updated_at, c.campaign_id
+LIMIT :limit

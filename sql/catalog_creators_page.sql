@@ -1,0 +1,10 @@
+-- One page of a tenant's creators in sync order: (updated_at, creator_id) strictly after the
+-- cursor's position, updated at or after :since. Served by ix_creators_sync on PostgreSQL.
+-- Parameters: :tenant_id, :since, :after_at, :after_id, :limit (the page size + 1).
+SELECT c.creator_id AS item_id, c.creator_name AS name, NULL AS status, c.created_at, c.updated_at
+FROM creators AS c
+WHERE c.tenant_id = :tenant_id
+  AND c.updated_at >= CAST(:since AS TIMESTAMP WITH TIME ZONE)
+  AND (c.updated_at, c.creator_id) > (CAST(:after_at AS TIMESTAMP WITH TIME ZONE), :after_id)
+ORDER BY c.updated_at, c.creator_id
+LIMIT :limit
