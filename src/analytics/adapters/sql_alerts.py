@@ -7,33 +7,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select
+from sqlalchemy import Connection, and_, insert, or_, select
 
 from analytics.adapters import schema
 from analytics.adapters.sql_job_runs import ordered_id
 from analytics.adapters.sql_queries import query
-from analytics.adapters.sql_repository import SqlAlchemyMetricsStore
+from analytics.adapters.sql_repository import SqlAlchemyMetricsStore, daily_metrics_of
 from analytics.domain.alerts import NewAlert, StoredAlert
 from analytics.domain.jobs import FeedPosition, JobRunView
 from analytics.domain.models import DailyMetrics
 
 _alerts, _runs, _parts = schema.alerts, schema.job_runs, schema.job_run_tenants
-
-
-def _day(row: Row[Any]) -> DailyMetrics:
-    return DailyMetrics(
-        metric_date=row.metric_date,
-        total_impressions=int(row.total_impressions),
-        total_clicks=int(row.total_clicks),
-        total_conversions=int(row.total_conversions),
-        total_spend=Decimal(row.total_spend),
-        total_revenue=Decimal(row.total_revenue),
-        ctr=float(row.ctr),
-        roas=float(row.roas),
-    )
 
 
 def _after(columns: tuple[Any, Any], position: FeedPosition | None) -> Any:
@@ -64,7 +50,7 @@ class SqlAlchemyAlertRepository:
             if batch:
                 bounds = {"first": min(batch), "last": max(batch)}
                 for row in connection.execute(query("scan_campaign_days"), {**tenant, **bounds}):
-                    batch[row.campaign_id].append(_day(row))
+                    batch[row.campaign_id].append(daily_metrics_of(row))
             return list(batch.items())
 
         return await self._store.run(self._tenant_id, work)

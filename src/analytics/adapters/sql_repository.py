@@ -128,6 +128,21 @@ class SqlAlchemyMetricsStore:
             raise RepositoryUnavailable("the metrics store could not answer") from error
 
 
+def daily_metrics_of(row: Row[Any]) -> DailyMetrics:
+    """One day of a campaign as the daily questions return it (daily_anomalies.sql and the
+    scan's scan_campaign_days.sql share these columns)."""
+    return DailyMetrics(
+        metric_date=row.metric_date,
+        total_impressions=int(row.total_impressions),
+        total_clicks=int(row.total_clicks),
+        total_conversions=int(row.total_conversions),
+        total_spend=Decimal(row.total_spend),
+        total_revenue=Decimal(row.total_revenue),
+        ctr=float(row.ctr),
+        roas=float(row.roas),
+    )
+
+
 class SqlAlchemyMetricsRepository:
     """One tenant's metrics: every question is one bound statement filtered on `:tenant_id`,
     run by the store in a transaction scoped to the same tenant."""
@@ -175,19 +190,7 @@ class SqlAlchemyMetricsRepository:
         rows = await self._all_of_campaign("daily_anomalies", {"campaign_id": campaign_id})
         if rows is None:
             return None
-        return [
-            DailyMetrics(
-                metric_date=row.metric_date,
-                total_impressions=int(row.total_impressions),
-                total_clicks=int(row.total_clicks),
-                total_conversions=int(row.total_conversions),
-                total_spend=Decimal(row.total_spend),
-                total_revenue=Decimal(row.total_revenue),
-                ctr=float(row.ctr),
-                roas=float(row.roas),
-            )
-            for row in rows
-        ]
+        return [daily_metrics_of(row) for row in rows]
 
     async def is_available(self) -> bool:
         return await self._store.is_available()
