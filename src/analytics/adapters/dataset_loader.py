@@ -260,7 +260,12 @@ def _publish(
     if postgres:
         names = [table.name for table in REPLACED_TABLES]
         postgres_publish.swap_in_partitions(
-            connection, names, tenant_id, load_id, phase=phases.start
+            connection,
+            names,
+            tenant_id,
+            load_id,
+            analysed=[schema.campaign_daily_metrics.name],  # before its rollups
+            phase=phases.start,
         )
     return metric_rows
 

@@ -180,18 +180,21 @@ def swap_in_partitions(
     tenant_id: str,
     load_id: int,
     *,
+    analysed: Sequence[str] = (),
     phase: Callable[[str], None] = _no_phase,
 ) -> None:
     """Give the new partitions the parents' keys, indexes and foreign keys (validated in
-    bulk), analyse them, then detach and drop the tenant's previous partitions and attach the
-    new ones. `phase` is told when each of the two phases starts (INDEXES, SWAPPING)."""
+    bulk), analyse them (but the `analysed` tables, whose statistics are already fresh), then
+    detach and drop the tenant's previous partitions and attach the new ones. `phase` is told
+    when each of the two phases starts (INDEXES, SWAPPING)."""
     phase(INDEXES)
     for table in tables:
         for row in connection.execute(_CONSTRAINTS, {"table": table}):
             connection.execute(text(_constraint_ddl(table, row, load_id)))
         for name, definition in connection.execute(_INDEXES, {"table": table}).all():
             connection.execute(text(_index_ddl(table, name, definition, load_id)))
-        connection.execute(text(f"ANALYZE {quoted(partition_name(table, load_id))}"))
+        if table not in analysed:
+            connection.execute(text(f"ANALYZE {quoted(partition_name(table, load_id))}"))
     phase(SWAPPING)
     _lock_parents(connection, tables)
     bound = f"FOR VALUES IN ({tenant_literal(tenant_id)})"
