@@ -56,6 +56,7 @@ from analytics.adapters.load_phases import (
     PhaseLog,
     seconds_text,
 )
+from analytics.adapters.sql_access import add_tenant_if_missing
 from analytics.adapters.sql_queries import query
 from analytics.domain.access import DEFAULT_TENANT, UnknownTenant
 
@@ -330,19 +331,12 @@ def _lock(connection: Connection) -> None:
 def _tenant_ready(connection: Connection, tenant_id: str, *, create: bool) -> None:
     """`UnknownTenant` unless the tenant exists (or `create` it, for a process started with
     DATA_DIR: its configuration names the tenant)."""
-    tenants = schema.tenants
-    found = connection.execute(
-        select(tenants.c.tenant_id).where(tenants.c.tenant_id == tenant_id)
-    ).first()
-    if found is not None:
-        return
-    if not create:
+    if create:
+        add_tenant_if_missing(connection, tenant_id, tenant_id)
+    elif not connection.execute(
+        select(schema.tenants.c.tenant_id).where(schema.tenants.c.tenant_id == tenant_id)
+    ).first():
         raise UnknownTenant(tenant_id)
-    connection.execute(
-        insert(tenants).values(
-            tenant_id=tenant_id, tenant_name=tenant_id, created_at=datetime.now(UTC)
-        )
-    )
 
 
 def load_dataset(

@@ -6,9 +6,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event, func, insert, select, text
+from sqlalchemy import Engine, Table, create_engine, event, text
 
 from analytics.adapters import catalog_loads, connection_deadlines, migrations, schema
+from analytics.adapters.sql_access import add_tenant_if_missing
 from analytics.domain.access import DEFAULT_TENANT
 
 POSTGRES_STATEMENT_TIMEOUT_MS = 10_000
@@ -101,16 +102,7 @@ def prepare_schema(engine: Engine) -> None:
         _add_missing_columns(engine, schema.campaign_daily_metrics)
         with engine.begin() as connection:
             catalog_loads.add_missing_catalog_columns(connection)
-            tenants = schema.tenants
-            found = connection.execute(
-                select(tenants.c.tenant_id).where(tenants.c.tenant_id == DEFAULT_TENANT)
-            ).first()
-            if found is None:
-                connection.execute(
-                    insert(tenants).values(
-                        tenant_id=DEFAULT_TENANT, tenant_name="Default", created_at=func.now()
-                    )
-                )
+            add_tenant_if_missing(connection, DEFAULT_TENANT, "Default")
         return
     current, head = migrations.current_revision(engine), migrations.head_revision()
     if current != head:

@@ -68,15 +68,6 @@ class SqlAlchemyAccessStore:
             raise TenantExists(tenant_id) from None
         return tenant
 
-    def ensure_tenant(self, connection: Connection, tenant_id: str) -> None:
-        """Create `tenant_id` in the caller's transaction unless it exists."""
-        found = connection.execute(
-            select(_tenants.c.tenant_id).where(_tenants.c.tenant_id == tenant_id)
-        ).first()
-        if found is None:
-            tenant = Tenant(tenant_id, tenant_id, _now())
-            connection.execute(insert(_tenants).values(**tenant_fields(tenant)))
-
     def tenants(self) -> list[Tenant]:
         with self._engine.connect() as connection:
             rows = connection.execute(select(_tenants).order_by(_tenants.c.tenant_id))
@@ -136,6 +127,17 @@ class SqlAlchemyAccessStore:
     def _tenant_exists(connection: Connection, tenant_id: str) -> bool:
         query = select(_tenants.c.tenant_id).where(_tenants.c.tenant_id == tenant_id)
         return connection.execute(query).first() is not None
+
+
+def add_tenant_if_missing(connection: Connection, tenant_id: str, tenant_name: str) -> bool:
+    """Create the tenant in the caller's transaction unless it exists; whether it existed."""
+    found = connection.execute(
+        select(_tenants.c.tenant_id).where(_tenants.c.tenant_id == tenant_id)
+    ).first()
+    if found is None:
+        tenant = Tenant(tenant_id, tenant_name, _now())
+        connection.execute(insert(_tenants).values(**tenant_fields(tenant)))
+    return found is not None
 
 
 def tenant_fields(tenant: Tenant) -> dict[str, Any]:
