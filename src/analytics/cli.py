@@ -22,6 +22,7 @@ from analytics.adapters.load_ledger import LedgerEntry, recorded_loads
 from analytics.adapters.load_phases import seconds_text
 from analytics.api.app import close_app, create_app
 from analytics.cli_access import keys_cli, tenants_cli
+from analytics.cli_benchmarks import benchmarks_cli
 from analytics.cli_common import (
     EXIT_REFUSED,
     EXIT_USAGE,
@@ -50,6 +51,7 @@ cli = typer.Typer(
 cli.add_typer(tenants_cli, name="tenants")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(jobs_cli, name="jobs")
+cli.add_typer(benchmarks_cli, name="benchmarks")
 
 
 def _print_version(value: bool) -> None:
