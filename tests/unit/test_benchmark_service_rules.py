@@ -122,5 +122,5 @@ def test_invalid_seed_file_is_refused_naming_the_file_and_campaign(
 
 
 def test_missing_seed_file_is_refused_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(Invalid, match="cannot read .*absent.json"):
+    with pytest.raises(Invalid, match=r"cannot read .*absent\.json"):
         read_thresholds_file(tmp_path / "absent.json")
