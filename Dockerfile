@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t campaign-analytics .
 # Run:   docker run -p 8080:8080 campaign-analytics   (serves the baked-in sample data)
+# The same image runs every role of docker-compose.yml (API, scheduler, migrate, load, and
+# the benchmark service, whose SQLite file lives in /var/lib/benchmarks, a volume there).
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -23,7 +25,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DATA_DIR=/app/data/visible \
     BENCHMARK_FIXTURES_FILE=/app/data/visible/benchmarks.json
-RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin analytics
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin analytics \
+    && install -d -o analytics -g analytics /var/lib/benchmarks
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY --chown=analytics:analytics data/visible /app/data/visible

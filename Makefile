@@ -18,7 +18,7 @@ UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.
 run: export DATA_DIR ?= data/visible
 run: export BENCHMARK_FIXTURES_FILE ?= $(DATA_DIR)/benchmarks.json
 
-.PHONY: install run test lint bench lock clean
+.PHONY: install run test lint bench lock clean stack
 
 install: $(VENV)/.installed
 
@@ -37,9 +37,14 @@ test: install
 	$(BIN)/python -m pytest --cov-fail-under=90
 
 lint: install
-	$(BIN)/ruff check src tests migrations bench
-	$(BIN)/ruff format --check src tests migrations bench
+	$(BIN)/ruff check src tests migrations bench ops
+	$(BIN)/ruff format --check src tests migrations bench ops
 	$(BIN)/lint-imports
+
+# docker-compose.yml's services as local processes on loopback (PostgreSQL and Redis of this
+# machine), every healthcheck waited for, every endpoint checked, all stopped (ops/stack.py).
+stack: install
+	$(BIN)/python -m ops.stack
 
 # Re-resolve the locks from pyproject.toml, keeping current pins where they still fit;
 # `make lock LOCK_FLAGS=--upgrade` (or `--upgrade-package NAME`) moves to newer releases.
