@@ -165,3 +165,15 @@ def test_serve_refuses_an_invalid_seed_file_before_listening(tmp_path: Path) -> 
     assert result.exit_code == 1
     assert "campaign 'cmp-1': missing field(s): 'min_roas'" in result.stderr
     assert not (tmp_path / "b.db").exists()
+
+
+def test_short_operator_token_exits_2_naming_the_variable_not_the_token(tmp_path: Path) -> None:
+    env = {
+        "BENCHMARKS_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+        "BENCHMARKS_OPERATOR_TOKEN": "tiny-secret",
+    }
+    result = invoke(["benchmarks", "serve"], env=env)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "configuration error: BENCHMARKS_OPERATOR_TOKEN: must be at least 16 characters\n"
+    )
