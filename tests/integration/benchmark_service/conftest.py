@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,12 @@ from tests.conftest import new_postgres_database
 
 OPERATOR_TOKEN = "operator-token-5b1e0c7a"
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+def path_of(campaign_id: str) -> str:
+    """The id as one percent-encoded path segment, `.` and `..` too (as the gateway sends)."""
+    segment = quote(campaign_id, safe="")
+    return f"/benchmarks/{segment.replace('.', '%2E') if segment in ('.', '..') else segment}"
 
 
 @pytest.fixture(autouse=True)

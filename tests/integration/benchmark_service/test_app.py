@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
 from analytics.benchmark_service.app import MAX_BODY_BYTES, create_app
 from analytics.benchmark_service.settings import BenchmarkSettings
-from tests.integration.benchmark_service.conftest import OPERATOR, OPERATOR_TOKEN
+from tests.integration.benchmark_service.conftest import OPERATOR, OPERATOR_TOKEN, path_of
 
 CTR_ROAS = {"min_ctr": 0.03, "min_roas": 2.5}
-
-
-def path_of(campaign_id: str) -> str:
-    segment = quote(campaign_id, safe="")
-    return f"/benchmarks/{segment.replace('.', '%2E') if segment in ('.', '..') else segment}"
 
 
 def put(client: TestClient, campaign_id: str, body: object, **headers: str) -> object:

@@ -26,8 +26,7 @@ from analytics.domain.errors import BenchmarkUnavailable
 from analytics.domain.models import ComponentStatus, Thresholds
 from analytics.settings import Settings
 from tests.integration.benchmark_server import BenchmarkServer, json_reply, thresholds_reply
-from tests.integration.benchmark_service.conftest import OPERATOR, OPERATOR_TOKEN
-from tests.integration.benchmark_service.test_app import path_of
+from tests.integration.benchmark_service.conftest import OPERATOR, OPERATOR_TOKEN, path_of
 from tests.integration.served_process import (
     ServedProcess,
     analytics_script,
