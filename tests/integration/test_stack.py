@@ -82,7 +82,8 @@ def test_the_stack_reads_every_service_as_docker_compose_does() -> None:
         conditions = {k: v["condition"] for k, v in (spec.get("depends_on") or {}).items()}
         assert service.depends_on == conditions, name
         healthcheck = spec.get("healthcheck", {}).get("test")
-        assert service.healthcheck == (healthcheck[1:] if healthcheck else None), name
+        disabled = healthcheck is None or healthcheck == ["NONE"]  # `disable: true`
+        assert service.healthcheck == (None if disabled else healthcheck[1:]), name
 
 
 def test_topology_is_the_one_the_service_needs() -> None:
