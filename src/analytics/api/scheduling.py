@@ -14,12 +14,14 @@ from analytics.adapters.scheduled_jobs import AnomalyScan, heartbeat
 from analytics.adapters.scheduler import JobScheduler, ScheduledJob
 from analytics.adapters.sql_access import SqlAlchemyAccessStore
 from analytics.adapters.sql_alerts import SqlAlchemyAlertRepository
+from analytics.adapters.sql_catalog import SqlAlchemyCatalogStore
 from analytics.adapters.sql_job_runs import SqlAlchemyJobLedger
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore
 from analytics.api.feed_cursors import CursorSigner
 from analytics.api.feeds import Feeds
 from analytics.api.services import Services
 from analytics.domain.baseline import BaselineParameters
+from analytics.domain.editing import TenantStoredThresholdsFirst
 from analytics.domain.scan import ScanSettings
 from analytics.settings import Settings
 
@@ -35,10 +37,13 @@ def _store(services: Services) -> SqlAlchemyMetricsStore:
 def build_scheduler(settings: Settings, engine: Engine, services: Services) -> JobScheduler:
     """The jobs, not started. Thresholds of a tenant's campaign come from the same source
     `/campaigns/{id}/anomalies` uses: a `BenchmarkGateway` per tenant."""
+    catalog = SqlAlchemyCatalogStore(_store(services), engine)
     scan = AnomalyScan(
         _store(services),
         SqlAlchemyAccessStore(engine),
-        thresholds_for_tenant=lambda tenant_id: services.gateway,
+        thresholds_for_tenant=lambda tenant_id: TenantStoredThresholdsFirst(
+            catalog.for_tenant(tenant_id), services.gateway
+        ),
         settings=ScanSettings(
             baseline=BaselineParameters(
                 weeks=settings.baseline_weeks,
