@@ -26,7 +26,6 @@ from analytics.domain.scan import ScanSettings
 from analytics.settings import Settings
 
 log = logging.getLogger(__name__)
-STALE_RUN = dt.timedelta(minutes=5)  # a running run not refreshed for this long is abandoned
 
 
 def _store(services: Services) -> SqlAlchemyMetricsStore:
@@ -59,8 +58,15 @@ def build_scheduler(settings: Settings, engine: Engine, services: Services) -> J
         ScheduledJob("heartbeat", settings.schedule_heartbeat, heartbeat),
         ScheduledJob("anomaly_scan", settings.schedule_anomaly_scan, scan),
     ]
-    ledger = SqlAlchemyJobLedger(engine, stale_after=STALE_RUN)
-    return JobScheduler(jobs, ledger, poll_seconds=settings.scheduler_poll_seconds)
+    stale = settings.scheduler_stale_run_seconds
+    ledger = SqlAlchemyJobLedger(engine, stale_after=dt.timedelta(seconds=stale))
+    return JobScheduler(
+        jobs,
+        ledger,
+        poll_seconds=settings.scheduler_poll_seconds,
+        keep_alive_seconds=min(30.0, stale / 5),  # several refreshes before a run looks dead
+        sole_runner=engine.dialect.name != "postgresql",  # a DuckDB file has one writer
+    )
 
 
 def scheduler_should_run(settings: Settings) -> bool:
