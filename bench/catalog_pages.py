@@ -29,6 +29,7 @@ from sqlalchemy import create_engine, text
 
 from analytics.adapters import migrations, schema
 from analytics.adapters.sql_access import SqlAlchemyAccessStore
+from analytics.adapters.sql_queries import query
 from analytics.api.app import create_app
 from analytics.domain.access import Role
 from analytics.settings import Settings
@@ -111,15 +112,16 @@ def main() -> None:
             "first_page_items": len(first["items"]),
         }
         with engine.connect() as connection:
+            page = query("catalog_campaigns_page").text  # the service's own statement
             plan = connection.execute(
-                text(
-                    "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT campaign_id, campaign_name, "
-                    "status, created_at, updated_at FROM campaigns "
-                    "WHERE tenant_id = :t AND updated_at >= '1970-01-01' AND "
-                    "(updated_at, campaign_id) > (CAST(:at AS timestamptz), 'cmp-') "
-                    "ORDER BY updated_at, campaign_id LIMIT 101"
-                ),
-                {"t": TENANT, "at": _at(deep_at)},
+                text(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {page}"),
+                {
+                    "tenant_id": TENANT,
+                    "since": "1970-01-01T00:00:00Z",
+                    "after_at": _at(deep_at),
+                    "after_id": "cmp-",
+                    "limit": 101,
+                },
             ).scalars()
             result["deep_page_plan"] = list(plan)
         print(json.dumps(result, indent=2))
