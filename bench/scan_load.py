@@ -3,16 +3,19 @@ work", CONTRACT.md §9): "a scan of 2,000 campaigns at 20M rows does not raise t
 by more than 20% while it runs".
 
     python bench/scan_load.py DATA_DIR --pg-url postgresql+psycopg://…/bench_scan_20m \\
-        [--rounds 2] [--duration 20] [--connections 16] [--scan-batch-size 100]
+        [--pairs 10] [--duration 5] [--connections 16] [--scan-batch-size 100] \\
+        [--scan-pause-factor 0]
 
 DATA_DIR is the directory loaded into the database (tenant `default`): its campaign ids feed
-wrk (bench/pick_campaign.lua, a random campaign per request). One `analytics serve` (no
-scheduler) is measured with wrk for `--duration` seconds alone, then for as long again while
-`analytics jobs run anomaly_scan` runs in its own process against the same database; rounds
-alternate the order (alone/scan, scan/alone, …) so that drift on a shared machine falls on
-both sides. Each with-scan window is kept only if the scan was still running when wrk ended.
-The first scan stores the alerts; later scans store nothing new but do the same reading and
-evaluation (what every scheduled scan after the first does). Results in bench/out/scan-load.json.
+wrk (bench/pick_campaign.lua, a random campaign per request) against one `analytics serve`
+(no scheduler). One `analytics jobs run anomaly_scan` runs in its own process against the
+same database; wrk windows of `--duration` seconds alternate between the scan frozen
+(SIGSTOP: the API alone) and running (SIGCONT), `--pairs` times, the order swapped every
+pair, so that the drift of a shared machine falls on both sides alike; the verdict compares
+the medians of the windows' p99. The scan is stopped at the end (the next scan's claim marks
+its run abandoned). Run one scan to completion first: later scans store nothing new but read
+and evaluate as much (what every scheduled scan after the first does).
+`--scan-pause-factor` sets the scan's SCAN_PAUSE_FACTOR. Results in bench/out/scan-load.json.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -58,38 +62,54 @@ def wrk(args: argparse.Namespace, base_url: str, ids_file: Path) -> dict[str, An
 
 def scan_process(args: argparse.Namespace, env: dict[str, str]) -> subprocess.Popen[str]:
     command = [lib.venv_tool("analytics"), "jobs", "run", "anomaly_scan"]
-    env = {**env, "SCAN_BATCH_SIZE": str(args.scan_batch_size)}
+    env = {
+        **env,
+        "SCAN_BATCH_SIZE": str(args.scan_batch_size),
+        "SCAN_PAUSE_FACTOR": str(args.scan_pause_factor),
+        # the scan stopped at the end is abandoned by the next one's claim
+        "SCHEDULER_STALE_RUN_SECONDS": "2",
+        # frozen by SIGSTOP for a window, its statements must outlive their deadline
+        "DATABASE_REQUEST_TIMEOUT": "300",
+    }
     return subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
-def with_scan(args: argparse.Namespace, env: dict[str, str], base_url: str, ids: Path) -> dict:
-    started = time.monotonic()
+def interleaved(args: argparse.Namespace, env: dict[str, str], base_url: str, ids: Path) -> list:
+    """One scan; wrk windows alternately with the scan frozen (SIGSTOP: "alone") and running
+    (SIGCONT: "scan"), pair after pair, so that the machine's drift falls on both sides."""
+    rows: list[dict[str, Any]] = []
     scan = scan_process(args, env)
     time.sleep(args.scan_head_start)  # its process start-up is not the scan
-    measured = wrk(args, base_url, ids)
-    overlapped = scan.poll() is None
-    out, err = scan.communicate(timeout=3600)
-    if scan.returncode != 0:
-        raise RuntimeError(f"the scan failed:\n{err[-2000:]}")
-    return measured | {
-        "scan_running_throughout": overlapped,
-        "scan_seconds": round(time.monotonic() - started, 1),
-        "scan_output": out.strip(),
-    }
+    try:
+        for pair in range(args.pairs):
+            order = ("alone", "scan") if pair % 2 == 0 else ("scan", "alone")
+            for kind in order:
+                if scan.poll() is not None:
+                    output = scan.communicate()
+                    raise RuntimeError(f"the scan ended before the measurement: {output}")
+                os.kill(scan.pid, signal.SIGSTOP if kind == "alone" else signal.SIGCONT)
+                rows.append({"pair": pair, "kind": kind, **wrk(args, base_url, ids)})
+                print(json.dumps(rows[-1]), flush=True)
+    finally:
+        os.kill(scan.pid, signal.SIGCONT)
+        scan.terminate()
+        scan.communicate(timeout=60)
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--pg-url", required=True)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--pairs", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk window")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--endpoint", choices=sorted(TEMPLATES), default="performance")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--scan-batch-size", type=int, default=100)
+    parser.add_argument("--scan-pause-factor", type=float, default=0.0)
     parser.add_argument("--scan-head-start", type=float, default=3.0)
     args = parser.parse_args()
     lib.install_signal_exit()
@@ -108,25 +128,15 @@ def main() -> None:
     port = lib.free_port()
     serve = [lib.venv_tool("analytics"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     server = lib.Server("scan-load-api", [*serve, "--workers", str(args.workers)], port, env=env)
-    rows: list[dict[str, Any]] = []
     with server:
         wrk(argparse.Namespace(**{**vars(args), "duration": 3}), server.base_url, ids)  # warm-up
-        for number in range(args.rounds):
-            order = ("alone", "scan") if number % 2 == 0 else ("scan", "alone")
-            for kind in order:
-                measured = (
-                    wrk(args, server.base_url, ids)
-                    if kind == "alone"
-                    else with_scan(args, env, server.base_url, ids)
-                )
-                rows.append({"round": number, "kind": kind, **measured})
-                print(json.dumps(rows[-1]), flush=True)
+        rows = interleaved(args, env, server.base_url, ids)
     report(args, rows)
 
 
 def report(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
     alone = [r["p99_ms"] for r in rows if r["kind"] == "alone"]
-    scan = [r["p99_ms"] for r in rows if r["kind"] == "scan" and r["scan_running_throughout"]]
+    scan = [r["p99_ms"] for r in rows if r["kind"] == "scan"]
     summary = {
         "p99_alone_ms": statistics.median(alone),
         "p99_with_scan_ms": statistics.median(scan) if scan else None,

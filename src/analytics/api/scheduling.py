@@ -52,6 +52,7 @@ def build_scheduler(settings: Settings, engine: Engine, services: Services) -> J
                 min_drop=settings.baseline_min_drop,
             ),
             batch_size=settings.scan_batch_size,
+            pause_factor=settings.scan_pause_factor,
         ),
     )
     jobs = [
