@@ -58,7 +58,16 @@ class Settings(BaseSettings):
     schedule_heartbeat: str = Field(default="0 */6 * * *", description="cron, UTC")
     schedule_anomaly_scan: str = Field(default="0 */6 * * *", description="cron, UTC")
     scheduler_poll_seconds: float = Field(default=60.0, gt=0, le=3600)
+    scheduler_stale_run_seconds: float = Field(
+        default=300.0, ge=2, le=86_400, description="a run not refreshed this long is abandoned"
+    )
     scan_batch_size: int = Field(default=100, ge=1, le=10_000)
+    scan_pause_factor: float = Field(
+        default=3.0,
+        ge=0,
+        le=100,
+        description="rest after each scan batch, in multiples of its duration",
+    )
     baseline_weeks: int = Field(default=8, ge=1, le=52)
     baseline_min_history: int = Field(default=4, ge=1, le=52)
     baseline_min_impressions: int = Field(default=1000, ge=1)

@@ -3,6 +3,7 @@ failing only the campaigns it affects, and alerts stored once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -74,3 +75,26 @@ async def test_an_outage_fails_only_the_campaigns_without_thresholds() -> None:
     later = await scan_tenant(repository, gateway, ScanSettings())
     assert later.new_alerts == 3
     assert {c for c, _, _ in repository.stored} == {"cmp-a", "cmp-b"}
+
+
+async def test_the_scan_rests_after_each_batch_in_proportion_to_its_time() -> None:
+    class SlowRepository(FakeAlertRepository):
+        async def campaign_days(self, *, after: str | None, limit: int):
+            await asyncio.sleep(0.02)  # the batch's database work
+            return await super().campaign_days(after=after, limit=limit)
+
+    repository = SlowRepository({f"cmp-{n}": [BAD_DAY] for n in range(5)})
+    gateway = FakeGateway({f"cmp-{n}": LIMITS for n in range(5)})
+    rests: list[float] = []
+
+    async def rest(seconds: float) -> None:
+        rests.append(seconds)
+
+    paced = ScanSettings(batch_size=2, pause_factor=3)
+    result = await scan_tenant(repository, gateway, paced, rest=rest)
+    assert result.campaigns == 5
+    assert len(rests) == 3  # after each of the three batches, not after the empty read
+    assert all(0.06 <= seconds < 3 for seconds in rests)
+    unpaced: list[float] = []
+    await scan_tenant(repository, gateway, ScanSettings(batch_size=2), rest=unpaced.append)
+    assert unpaced == []

@@ -160,6 +160,14 @@ def thresholds(connection: Connection, tenant_id: str, campaign_id: str) -> Stor
     return StoredThresholds(values, _utc(row.updated_at))
 
 
+def every_thresholds(connection: Connection, tenant_id: str) -> dict[str, Thresholds]:
+    rows = connection.execute(select(_thresholds).where(_thresholds.c.tenant_id == tenant_id))
+    return {
+        row.campaign_id: Thresholds(Decimal(repr(row.min_ctr)), Decimal(repr(row.min_roas)))
+        for row in rows
+    }
+
+
 def put_thresholds(
     connection: Connection,
     tenant_id: str,

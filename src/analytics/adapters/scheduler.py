@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ class JobScheduler:
         poll_seconds: float = 60.0,
         keep_alive_seconds: float = 30.0,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        sole_runner: bool = False,
     ) -> None:
         self.jobs = {job.name: job for job in jobs}
         self._triggers = {job.name: cron_trigger(job.cron) for job in jobs}
@@ -80,6 +82,7 @@ class JobScheduler:
         self._poll = poll_seconds
         self._keep_alive = keep_alive_seconds
         self._clock = clock
+        self._sole_runner = sole_runner
         self._seen: dict[str, dt.datetime] = {}  # newest due time settled, per job
         self._running: dict[str, asyncio.Task[None]] = {}
         self._scheduler: AsyncIOScheduler | None = None
@@ -105,7 +108,13 @@ class JobScheduler:
         )
 
     async def prime(self, now: dt.datetime) -> None:
-        """Settle each job up to its newest run in the ledger, or up to `now` without one."""
+        """Settle each job up to its newest run in the ledger, or up to `now` without one.
+        Where this process is the only possible runner, a run still marked running was left
+        by a process that died: it is abandoned now, not after its liveness runs out."""
+        if self._sole_runner:
+            await anyio.to_thread.run_sync(
+                functools.partial(self._ledger.sweep, now, every_running=True)
+            )
         for name in self.jobs:
             last = await anyio.to_thread.run_sync(self._ledger.last_due, name)
             self._seen[name] = last if last is not None else now
@@ -135,6 +144,7 @@ class JobScheduler:
         self._lock = self._lock or asyncio.Lock()
         async with self._lock:
             now = now or self._clock()
+            await self._sweep(now)
             started = []
             for name, trigger in self._triggers.items():
                 if name in self._running:
@@ -164,6 +174,18 @@ class JobScheduler:
         """Until no run started by this scheduler is in progress (tests)."""
         while self._running:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def _sweep(self, now: dt.datetime) -> None:
+        """Runs whose process died are marked abandoned at every tick, whatever is due."""
+        try:
+            abandoned = await anyio.to_thread.run_sync(self._ledger.sweep, now)
+        except Exception:
+            log.warning("could not look for abandoned runs", exc_info=True)
+            return
+        if abandoned:
+            log.warning(
+                "%d run(s) marked abandoned: their process stopped during the run", abandoned
+            )
 
     def next_due(self, name: str, now: dt.datetime) -> dt.datetime | None:
         return self._triggers[name].get_next_fire_time(None, now)

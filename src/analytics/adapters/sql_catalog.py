@@ -133,6 +133,9 @@ class SqlAlchemyCatalogRepository:
     async def thresholds(self, *, campaign_id: str) -> StoredThresholds | None:
         return await self._read(lambda c: statements.thresholds(c, self._tenant_id, campaign_id))
 
+    async def every_thresholds(self) -> dict[str, Thresholds]:
+        return await self._read(lambda c: statements.every_thresholds(c, self._tenant_id))
+
     async def put_thresholds(
         self, *, campaign_id: str, thresholds: Thresholds, if_match: str | None
     ) -> StoredThresholds:

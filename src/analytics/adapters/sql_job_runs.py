@@ -13,7 +13,7 @@ import time
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from analytics.adapters import schema
@@ -53,14 +53,8 @@ class SqlAlchemyJobLedger:
         run_id = ordered_id()
         try:
             with self._engine.begin() as connection:
-                connection.execute(
-                    update(_runs)
-                    .where(
-                        _runs.c.job == job,
-                        _runs.c.status == RUNNING,
-                        _runs.c.alive_at < now - self._stale_after,
-                    )
-                    .values(status=ABANDONED, finished_at=now)
+                _abandon(
+                    connection, now, _runs.c.job == job, _runs.c.alive_at < now - self._stale_after
                 )
                 if due_at is not None:
                     taken = select(_runs.c.run_id).where(
@@ -87,6 +81,14 @@ class SqlAlchemyJobLedger:
         except IntegrityError:  # another process claimed it between our check and insert
             return Claim.TAKEN
         return run_id
+
+    def sweep(self, now: dt.datetime, *, every_running: bool = False) -> int:
+        """Mark abandoned every running run whose process stopped refreshing it (killed,
+        crashed, cut off) - or every running run, where no other process can be running one
+        (the embedded engine's file has a single writer): how many."""
+        stale = [] if every_running else [_runs.c.alive_at < now - self._stale_after]
+        with self._engine.begin() as connection:
+            return _abandon(connection, now, *stale)
 
     def keep_alive(self, run_id: str, now: dt.datetime) -> None:
         with self._engine.begin() as connection:
@@ -146,3 +148,20 @@ class SqlAlchemyJobLedger:
             )
             for r in rows
         ]
+
+
+def _abandon(connection: Connection, now: dt.datetime, *conditions: Any) -> int:
+    """Running runs matching `conditions` → abandoned, their detail saying why and since when
+    nothing was heard of them."""
+    found = connection.execute(
+        select(_runs.c.run_id, _runs.c.alive_at).where(_runs.c.status == RUNNING, *conditions)
+    ).all()
+    for run_id, alive_at in found:
+        last = alive_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        detail = {"error": f"abandoned: its process stopped during the run (last alive {last})"}
+        connection.execute(
+            update(_runs)
+            .where(_runs.c.run_id == run_id, _runs.c.status == RUNNING)
+            .values(status=ABANDONED, finished_at=now, detail=json.dumps(detail))
+        )
+    return len(found)

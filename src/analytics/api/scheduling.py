@@ -14,17 +14,18 @@ from analytics.adapters.scheduled_jobs import AnomalyScan, heartbeat
 from analytics.adapters.scheduler import JobScheduler, ScheduledJob
 from analytics.adapters.sql_access import SqlAlchemyAccessStore
 from analytics.adapters.sql_alerts import SqlAlchemyAlertRepository
+from analytics.adapters.sql_catalog import SqlAlchemyCatalogStore
 from analytics.adapters.sql_job_runs import SqlAlchemyJobLedger
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore
 from analytics.api.feed_cursors import CursorSigner
 from analytics.api.feeds import Feeds
 from analytics.api.services import Services
 from analytics.domain.baseline import BaselineParameters
+from analytics.domain.editing import TenantStoredThresholdsFirst
 from analytics.domain.scan import ScanSettings
 from analytics.settings import Settings
 
 log = logging.getLogger(__name__)
-STALE_RUN = dt.timedelta(minutes=5)  # a running run not refreshed for this long is abandoned
 
 
 def _store(services: Services) -> SqlAlchemyMetricsStore:
@@ -35,10 +36,13 @@ def _store(services: Services) -> SqlAlchemyMetricsStore:
 def build_scheduler(settings: Settings, engine: Engine, services: Services) -> JobScheduler:
     """The jobs, not started. Thresholds of a tenant's campaign come from the same source
     `/campaigns/{id}/anomalies` uses: a `BenchmarkGateway` per tenant."""
+    catalog = SqlAlchemyCatalogStore(_store(services), engine)
     scan = AnomalyScan(
         _store(services),
         SqlAlchemyAccessStore(engine),
-        thresholds_for_tenant=lambda tenant_id: services.gateway,
+        thresholds_for_tenant=lambda tenant_id: TenantStoredThresholdsFirst(
+            catalog.for_tenant(tenant_id), services.gateway
+        ),
         settings=ScanSettings(
             baseline=BaselineParameters(
                 weeks=settings.baseline_weeks,
@@ -48,14 +52,22 @@ def build_scheduler(settings: Settings, engine: Engine, services: Services) -> J
                 min_drop=settings.baseline_min_drop,
             ),
             batch_size=settings.scan_batch_size,
+            pause_factor=settings.scan_pause_factor,
         ),
     )
     jobs = [
         ScheduledJob("heartbeat", settings.schedule_heartbeat, heartbeat),
         ScheduledJob("anomaly_scan", settings.schedule_anomaly_scan, scan),
     ]
-    ledger = SqlAlchemyJobLedger(engine, stale_after=STALE_RUN)
-    return JobScheduler(jobs, ledger, poll_seconds=settings.scheduler_poll_seconds)
+    stale = settings.scheduler_stale_run_seconds
+    ledger = SqlAlchemyJobLedger(engine, stale_after=dt.timedelta(seconds=stale))
+    return JobScheduler(
+        jobs,
+        ledger,
+        poll_seconds=settings.scheduler_poll_seconds,
+        keep_alive_seconds=min(30.0, stale / 5),  # several refreshes before a run looks dead
+        sole_runner=engine.dialect.name != "postgresql",  # a DuckDB file has one writer
+    )
 
 
 def scheduler_should_run(settings: Settings) -> bool:

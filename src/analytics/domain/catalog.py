@@ -208,6 +208,10 @@ class CatalogRepository(Protocol):
 
     async def thresholds(self, *, campaign_id: str) -> StoredThresholds | None: ...
 
+    async def every_thresholds(self) -> dict[str, Thresholds]:
+        """The stored thresholds of every campaign of the tenant that has some."""
+        ...
+
     async def put_thresholds(
         self, *, campaign_id: str, thresholds: Thresholds, if_match: str | None
     ) -> StoredThresholds:

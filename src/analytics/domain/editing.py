@@ -132,6 +132,28 @@ class StoredThresholdsFirst:
         return await self._fallback.status()
 
 
+class TenantStoredThresholdsFirst:
+    """A `BenchmarkGateway` for a scan of one tenant (CONTRACT.md §7, §9): the stored
+    thresholds of every campaign, read once in one query at the first lookup, then the
+    configured source for the campaigns without any, as `/campaigns/{id}/anomalies`."""
+
+    def __init__(self, repository: CatalogRepository, fallback: BenchmarkGateway) -> None:
+        self._repository = repository
+        self._fallback = fallback
+        self._stored: asyncio.Future[dict[str, Thresholds]] | None = None
+
+    async def thresholds_for(self, *, campaign_id: str) -> Thresholds:
+        if self._stored is None:  # concurrent lookups share the one read
+            self._stored = asyncio.ensure_future(self._repository.every_thresholds())
+        stored = await asyncio.shield(self._stored)
+        if campaign_id in stored:
+            return stored[campaign_id]
+        return await self._fallback.thresholds_for(campaign_id=campaign_id)
+
+    async def status(self) -> ComponentStatus:
+        return await self._fallback.status()
+
+
 @contextlib.asynccontextmanager
 async def stored_thresholds_first(
     repository: CatalogRepository, fallback: BenchmarkGateway, *, campaign_id: str

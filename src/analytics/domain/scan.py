@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -36,6 +37,9 @@ class ScanSettings:
     baseline: BaselineParameters = field(default_factory=BaselineParameters)
     batch_size: int = 100  # campaigns per database round trip
     concurrent_lookups: int = 8  # threshold lookups in flight at once
+    # after each batch, rest this many times as long as the batch took: the scan then takes
+    # at most 1 / (1 + pause_factor) of the machine it shares with the API (0: no rest)
+    pause_factor: float = 0.0
 
 
 @dataclass(slots=True)
@@ -65,11 +69,14 @@ async def scan_tenant(
     *,
     offload: Offload = _inline,
     on_failure: Callable[[str, BenchmarkUnavailable], None] = lambda *_: None,
+    rest: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> TenantScan:
     """Scan every campaign of the repository's tenant; `offload` runs the rule evaluation
-    (CPU work) where it cannot hold up the caller's event loop."""
+    (CPU work) where it cannot hold up the caller's event loop; between batches the scan
+    rests (`settings.pause_factor`) so that it leaves the API most of the machine."""
     result, after = TenantScan(), None
     while True:
+        started = time.monotonic()
         batch = await repository.campaign_days(after=after, limit=settings.batch_size)
         if not batch:
             return result
@@ -79,6 +86,8 @@ async def scan_tenant(
         result.new_alerts += await repository.store_alerts(alerts=alerts)
         result.campaigns += len(batch)
         after = batch[-1][0]
+        if settings.pause_factor > 0:
+            await rest((time.monotonic() - started) * settings.pause_factor)
 
 
 async def _thresholds(
