@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, Row, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, CursorResult, Engine, Executable, Row, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from analytics.adapters.connection_deadlines import DeadlinePassed, Watch, watching
 from analytics.adapters.engines import PROBE_POOL_SIZE, create_probe_engine
@@ -33,6 +33,30 @@ SERVING_ROLE = "analytics_tenant"  # migration 0005: subject to the row-level se
 _ENTER_TENANT = text(
     "SELECT set_config('role', :role, true), set_config('analytics.tenant_id', :tenant_id, true)"
 )
+_PROBE = text("SELECT 1")
+
+
+class StaleConnection(Exception):
+    """The first statement of a transaction found its pooled connection dead (the server
+    restarted, a backend was terminated): nothing of the work ran, so it may run again."""
+
+    def __init__(self, error: DBAPIError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def first_statement(
+    connection: Connection, statement: Executable, parameters: Mapping[str, Any] | None = None
+) -> CursorResult[Any]:
+    """The transaction's first statement, which also tells a dead connection (what a ping
+    at checkout did, without its round trip): `StaleConnection` then, the connection and
+    every older pooled one invalidated by SQLAlchemy."""
+    try:
+        return connection.execute(statement, parameters)
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise StaleConnection(error) from error
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +106,7 @@ class SqlAlchemyMetricsStore:
 
     async def is_available(self) -> bool:
         try:
-            await self._run(lambda c: c.execute(text("SELECT 1")).scalar(), self._probes)
+            await self._run(lambda c: first_statement(c, _PROBE).scalar(), self._probes)
         except RepositoryUnavailable:
             return False
         return True
@@ -97,7 +121,8 @@ class SqlAlchemyMetricsStore:
 
         def scoped(connection: Connection) -> T:
             if self._postgres:
-                connection.execute(_ENTER_TENANT, {"role": SERVING_ROLE, "tenant_id": tenant_id})
+                scope = {"role": SERVING_ROLE, "tenant_id": tenant_id}
+                first_statement(connection, _ENTER_TENANT, scope)
             return work(connection)
 
         return await self._run(scoped, self._probes if probe else None)
@@ -107,7 +132,7 @@ class SqlAlchemyMetricsStore:
         if route.timeout is None:
             call = functools.partial(_in_connection, route.engine, work)
             return await self._in_thread(call, route, abandon_on_cancel=False)
-        watch = Watch()
+        watch = Watch(verifies_connection=True)  # by the first statement, see `run`
         call = functools.partial(_in_watched_connection, route.engine, work, watch)
         try:
             with anyio.move_on_after(route.timeout):
@@ -225,12 +250,30 @@ class SqlAlchemyMetricsRepository:
 
 
 def _in_connection(engine: Engine, work: Callable[[Connection], T]) -> T:
-    with engine.connect() as connection:
-        return work(connection)
+    try:
+        with engine.connect() as connection:
+            return work(connection)
+    except StaleConnection as stale:
+        raise stale.error from None
 
 
 def _in_watched_connection(engine: Engine, work: Callable[[Connection], T], watch: Watch) -> T:
-    """`work` on a connection watched from checkout to the end of its transaction."""
+    """`work` on a connection watched from checkout to the end of its transaction; once
+    more on a new connection when the first statement found the pooled one dead (the pool
+    is not pinged at checkout), unless the deadline passed."""
+    try:
+        return _watched_attempt(engine, work, watch)
+    except StaleConnection as stale:
+        if watch.expired:
+            raise stale.error from None
+        log.warning("a pooled connection was dead (%s); running again on a new one", stale)
+    try:
+        return _watched_attempt(engine, work, watch)
+    except StaleConnection as stale:
+        raise stale.error from None
+
+
+def _watched_attempt(engine: Engine, work: Callable[[Connection], T], watch: Watch) -> T:
     with watching(watch), engine.connect() as connection:
         try:
             return work(connection)
