@@ -12,13 +12,13 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Connection, CursorResult, Engine, Executable, Row, text
+from sqlalchemy import Connection, CursorResult, Engine, Executable, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from analytics.adapters.connection_deadlines import DeadlinePassed, Watch, watching
 from analytics.adapters.engines import PROBE_POOL_SIZE, create_probe_engine
 from analytics.adapters.loop_local import LoopLocal
-from analytics.adapters.sql_queries import query
+from analytics.adapters.sql_reads import Reader, SqlAlchemyReader, read_with_driver
 from analytics.domain.errors import RepositoryUnavailable
 from analytics.domain.models import (
     CampaignPerformance,
@@ -34,6 +34,10 @@ _ENTER_TENANT = text(
     "SELECT set_config('role', :role, true), set_config('analytics.tenant_id', :tenant_id, true)"
 )
 _PROBE = text("SELECT 1")
+_ENTER_TENANT_SQL = (  # the same, for the driver's cursor (named-tuple rows: one name each)
+    "SELECT set_config('role', %(role)s, true) AS role, "
+    "set_config('analytics.tenant_id', %(tenant_id)s, true) AS tenant_id"
+)
 
 
 class StaleConnection(Exception):
@@ -127,6 +131,18 @@ class SqlAlchemyMetricsStore:
 
         return await self._run(scoped, self._probes if probe else None)
 
+    async def read(self, tenant_id: str, work: Callable[[Reader], T], *, probe: bool = False) -> T:
+        """`work(reader)` as `run` would, for questions that only read rows: on PostgreSQL
+        through the driver's cursor (`sql_reads`), the same tenant scoping first."""
+        if not self._postgres:
+            return await self.run(tenant_id, lambda c: work(SqlAlchemyReader(c)), probe=probe)
+        enter = (_ENTER_TENANT_SQL, {"role": SERVING_ROLE, "tenant_id": tenant_id})
+
+        def scoped(connection: Connection) -> T:
+            return read_with_driver(connection, enter, work, StaleConnection)
+
+        return await self._run(scoped, self._probes if probe else None)
+
     async def _run(self, work: Callable[[Connection], T], route: _Route | None = None) -> T:
         route = route or self._queries
         if route.timeout is None:
@@ -153,7 +169,7 @@ class SqlAlchemyMetricsStore:
             raise RepositoryUnavailable("the metrics store could not answer") from error
 
 
-def daily_metrics_of(row: Row[Any]) -> DailyMetrics:
+def daily_metrics_of(row: Any) -> DailyMetrics:
     """One day of a campaign as the daily questions return it (daily_anomalies.sql and the
     scan's scan_campaign_days.sql share these columns)."""
     return DailyMetrics(
@@ -229,24 +245,23 @@ class SqlAlchemyMetricsRepository:
 
     async def _one(
         self, name: str, parameters: Mapping[str, Any], *, probe: bool = False
-    ) -> Row[Any] | None:
+    ) -> Any | None:
         scoped = {**parameters, "tenant_id": self._tenant_id}
-        return await self._store.run(
-            self._tenant_id, lambda c: c.execute(query(name), scoped).one_or_none(), probe=probe
+        rows = await self._store.read(
+            self._tenant_id, lambda reader: reader.rows(name, scoped), probe=probe
         )
+        return rows[0] if rows else None
 
-    async def _all_of_campaign(
-        self, name: str, parameters: Mapping[str, Any]
-    ) -> list[Row[Any]] | None:
+    async def _all_of_campaign(self, name: str, parameters: Mapping[str, Any]) -> list[Any] | None:
         """The rows of a question about one campaign, None if it does not exist: both
         statements in one transaction, in one trip to the worker thread."""
         scoped = {**parameters, "tenant_id": self._tenant_id}
 
-        def work(connection: Connection) -> list[Row[Any]] | None:
-            found = connection.execute(query("find_campaign"), scoped).one_or_none()
-            return None if found is None else list(connection.execute(query(name), scoped))
+        def work(reader: Reader) -> list[Any] | None:
+            found = reader.rows("find_campaign", scoped)
+            return reader.rows(name, scoped) if found else None
 
-        return await self._store.run(self._tenant_id, work)
+        return await self._store.read(self._tenant_id, work)
 
 
 def _in_connection(engine: Engine, work: Callable[[Connection], T]) -> T:
