@@ -311,8 +311,11 @@ def measure_http(
         if ctx.args.warmup:
             wrk(ctx, server.base_url, template, max(ctx.connections), ctx.args.warmup)
         for connections in ctx.connections:
+            cpu_before = tree_cpu_seconds(psutil.Process(server.process.pid))
             measured = wrk(ctx, server.base_url, template, connections, ctx.args.duration)
+            cpu = tree_cpu_seconds(psutil.Process(server.process.pid)) - cpu_before
             rss = lib.tree_rss(psutil.Process(server.process.pid)) / 2**20
+            requests = measured.get("requests") or 0
             yield entry(
                 target,
                 endpoint,
@@ -320,7 +323,28 @@ def measure_http(
                 measured,
                 sample_status=status,
                 server_rss_mb=round(rss, 1),
+                # the server's own CPU per answer (user + system, every worker): what one
+                # request costs whatever else shares the machine
+                server_cpu_ms_per_request=round(cpu / requests * 1000, 3) if requests else None,
             )
+
+
+def tree_cpu_seconds(root: Any) -> float:
+    """User + system CPU seconds of a process and its children (uvicorn's workers)."""
+    import psutil
+
+    total = 0.0
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def entry(target: str, endpoint: str, connections: int, measured: dict, **extra: Any) -> dict:

@@ -106,3 +106,18 @@ def test_every_serving_query_filters_on_the_tenant() -> None:
     for path in sorted(sql.glob("*.sql")):
         if path.name not in operators_only:
             assert ":tenant_id" in path.read_text(encoding="utf-8"), path.name
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "question", ["campaign_performance", "find_campaign", "top_creators", "daily_anomalies"]
+)
+def test_a_question_read_through_the_driver_with_another_tenants_filter_sees_nothing(
+    two_tenants: Engine, question: str
+) -> None:
+    """The repository's reads go to psycopg's cursor, not through SQLAlchemy: the serving
+    role and the tenant setting still come first, so a lying `:tenant_id` finds nothing."""
+    store = SqlAlchemyMetricsStore(two_tenants)
+    lying = {"tenant_id": "default", "campaign_id": "cmp-001", "limit": 10}
+    assert asyncio.run(store.read("default", lambda reader: reader.rows(question, lying)))
+    assert asyncio.run(store.read("other", lambda reader: reader.rows(question, lying))) == []

@@ -9,6 +9,9 @@ free again.
 
 `install(engine)` makes the engine's checkout tell the thread's current `Watch` which
 connection it got, *before* pinging it: the ping, replacing pool pre-ping, is watched too.
+A watch made with `verifies_connection=True` skips that ping: its caller's first statement
+finds a dead connection instead, and the caller runs its work again on a new one (the
+repository does: `sql_repository.first_statement`), which saves a round trip per request.
 """
 
 from __future__ import annotations
@@ -34,12 +37,13 @@ class DeadlinePassed(Exception):
 class Watch:
     """One database call's deadline, shared by the event loop and the worker thread."""
 
-    __slots__ = ("_lock", "_socket", "expired")
+    __slots__ = ("_lock", "_socket", "expired", "verifies_connection")
 
-    def __init__(self) -> None:
+    def __init__(self, *, verifies_connection: bool = False) -> None:
         self._lock = threading.Lock()
         self._socket: socket.socket | None = None  # a duplicate of the connection's socket
         self.expired = False
+        self.verifies_connection = verifies_connection  # no ping at checkout
 
     def attach(self, fileno: int) -> None:
         """Watch the connection just checked out, through a duplicate of its descriptor: the
@@ -86,7 +90,8 @@ def current_watch() -> Watch | None:
 
 def install(engine: Engine) -> None:
     """Watched checkout with a ping (instead of `pool_pre_ping`), no new connection once the
-    deadline passed. Threads without a watch (loader, migrations) get the plain ping."""
+    deadline passed. Threads without a watch (loader, migrations) get the plain ping; a
+    watch that verifies the connection itself gets none."""
     dialect = engine.dialect
 
     @event.listens_for(engine, "do_connect")
@@ -114,7 +119,7 @@ def install(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _attach_and_ping(dbapi_connection: Any, record: Any, _: Any) -> None:
         watch = attach(dbapi_connection)
-        if record.info.pop(FRESH, False):
+        if record.info.pop(FRESH, False) or (watch is not None and watch.verifies_connection):
             return
         try:
             dialect.do_ping(dbapi_connection)

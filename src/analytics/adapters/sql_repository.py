@@ -12,13 +12,13 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, Row, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, CursorResult, Engine, Executable, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from analytics.adapters.connection_deadlines import DeadlinePassed, Watch, watching
 from analytics.adapters.engines import PROBE_POOL_SIZE, create_probe_engine
 from analytics.adapters.loop_local import LoopLocal
-from analytics.adapters.sql_queries import query
+from analytics.adapters.sql_reads import Reader, SqlAlchemyReader, read_with_driver
 from analytics.domain.errors import RepositoryUnavailable
 from analytics.domain.models import (
     CampaignPerformance,
@@ -33,6 +33,34 @@ SERVING_ROLE = "analytics_tenant"  # migration 0005: subject to the row-level se
 _ENTER_TENANT = text(
     "SELECT set_config('role', :role, true), set_config('analytics.tenant_id', :tenant_id, true)"
 )
+_PROBE = text("SELECT 1")
+_ENTER_TENANT_SQL = (  # the same, for the driver's cursor (named-tuple rows: one name each)
+    "SELECT set_config('role', %(role)s, true) AS role, "
+    "set_config('analytics.tenant_id', %(tenant_id)s, true) AS tenant_id"
+)
+
+
+class StaleConnection(Exception):
+    """The first statement of a transaction found its pooled connection dead (the server
+    restarted, a backend was terminated): nothing of the work ran, so it may run again."""
+
+    def __init__(self, error: DBAPIError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def first_statement(
+    connection: Connection, statement: Executable, parameters: Mapping[str, Any] | None = None
+) -> CursorResult[Any]:
+    """The transaction's first statement, which also tells a dead connection (what a ping
+    at checkout did, without its round trip): `StaleConnection` then, the connection and
+    every older pooled one invalidated by SQLAlchemy."""
+    try:
+        return connection.execute(statement, parameters)
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise StaleConnection(error) from error
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +110,7 @@ class SqlAlchemyMetricsStore:
 
     async def is_available(self) -> bool:
         try:
-            await self._run(lambda c: c.execute(text("SELECT 1")).scalar(), self._probes)
+            await self._run(lambda c: first_statement(c, _PROBE).scalar(), self._probes)
         except RepositoryUnavailable:
             return False
         return True
@@ -97,8 +125,21 @@ class SqlAlchemyMetricsStore:
 
         def scoped(connection: Connection) -> T:
             if self._postgres:
-                connection.execute(_ENTER_TENANT, {"role": SERVING_ROLE, "tenant_id": tenant_id})
+                scope = {"role": SERVING_ROLE, "tenant_id": tenant_id}
+                first_statement(connection, _ENTER_TENANT, scope)
             return work(connection)
+
+        return await self._run(scoped, self._probes if probe else None)
+
+    async def read(self, tenant_id: str, work: Callable[[Reader], T], *, probe: bool = False) -> T:
+        """`work(reader)` as `run` would, for questions that only read rows: on PostgreSQL
+        through the driver's cursor (`sql_reads`), the same tenant scoping first."""
+        if not self._postgres:
+            return await self.run(tenant_id, lambda c: work(SqlAlchemyReader(c)), probe=probe)
+        enter = (_ENTER_TENANT_SQL, {"role": SERVING_ROLE, "tenant_id": tenant_id})
+
+        def scoped(connection: Connection) -> T:
+            return read_with_driver(connection, enter, work, StaleConnection)
 
         return await self._run(scoped, self._probes if probe else None)
 
@@ -107,7 +148,7 @@ class SqlAlchemyMetricsStore:
         if route.timeout is None:
             call = functools.partial(_in_connection, route.engine, work)
             return await self._in_thread(call, route, abandon_on_cancel=False)
-        watch = Watch()
+        watch = Watch(verifies_connection=True)  # by the first statement, see `run`
         call = functools.partial(_in_watched_connection, route.engine, work, watch)
         try:
             with anyio.move_on_after(route.timeout):
@@ -128,7 +169,7 @@ class SqlAlchemyMetricsStore:
             raise RepositoryUnavailable("the metrics store could not answer") from error
 
 
-def daily_metrics_of(row: Row[Any]) -> DailyMetrics:
+def daily_metrics_of(row: Any) -> DailyMetrics:
     """One day of a campaign as the daily questions return it (daily_anomalies.sql and the
     scan's scan_campaign_days.sql share these columns)."""
     return DailyMetrics(
@@ -204,33 +245,50 @@ class SqlAlchemyMetricsRepository:
 
     async def _one(
         self, name: str, parameters: Mapping[str, Any], *, probe: bool = False
-    ) -> Row[Any] | None:
+    ) -> Any | None:
         scoped = {**parameters, "tenant_id": self._tenant_id}
-        return await self._store.run(
-            self._tenant_id, lambda c: c.execute(query(name), scoped).one_or_none(), probe=probe
+        rows = await self._store.read(
+            self._tenant_id, lambda reader: reader.rows(name, scoped), probe=probe
         )
+        return rows[0] if rows else None
 
-    async def _all_of_campaign(
-        self, name: str, parameters: Mapping[str, Any]
-    ) -> list[Row[Any]] | None:
+    async def _all_of_campaign(self, name: str, parameters: Mapping[str, Any]) -> list[Any] | None:
         """The rows of a question about one campaign, None if it does not exist: both
         statements in one transaction, in one trip to the worker thread."""
         scoped = {**parameters, "tenant_id": self._tenant_id}
 
-        def work(connection: Connection) -> list[Row[Any]] | None:
-            found = connection.execute(query("find_campaign"), scoped).one_or_none()
-            return None if found is None else list(connection.execute(query(name), scoped))
+        def work(reader: Reader) -> list[Any] | None:
+            found = reader.rows("find_campaign", scoped)
+            return reader.rows(name, scoped) if found else None
 
-        return await self._store.run(self._tenant_id, work)
+        return await self._store.read(self._tenant_id, work)
 
 
 def _in_connection(engine: Engine, work: Callable[[Connection], T]) -> T:
-    with engine.connect() as connection:
-        return work(connection)
+    try:
+        with engine.connect() as connection:
+            return work(connection)
+    except StaleConnection as stale:
+        raise stale.error from None
 
 
 def _in_watched_connection(engine: Engine, work: Callable[[Connection], T], watch: Watch) -> T:
-    """`work` on a connection watched from checkout to the end of its transaction."""
+    """`work` on a connection watched from checkout to the end of its transaction; once
+    more on a new connection when the first statement found the pooled one dead (the pool
+    is not pinged at checkout), unless the deadline passed."""
+    try:
+        return _watched_attempt(engine, work, watch)
+    except StaleConnection as stale:
+        if watch.expired:
+            raise stale.error from None
+        log.warning("a pooled connection was dead (%s); running again on a new one", stale)
+    try:
+        return _watched_attempt(engine, work, watch)
+    except StaleConnection as stale:
+        raise stale.error from None
+
+
+def _watched_attempt(engine: Engine, work: Callable[[Connection], T], watch: Watch) -> T:
     with watching(watch), engine.connect() as connection:
         try:
             return work(connection)

@@ -12,6 +12,7 @@ from analytics.api.auth import ServicesDep, TenantRepository
 from analytics.api.catalog_http import CatalogReader
 from analytics.api.errors import BENCHMARK_UNAVAILABLE, STORE_UNAVAILABLE
 from analytics.api.parameters import CampaignIdPath, CampaignIdQuery, CreatorLimit
+from analytics.api.rendering import JsonBytes, anomalies_json, performance_json, ranking_json
 from analytics.api.schemas import (
     AnomaliesOut,
     CampaignPerformanceOut,
@@ -22,7 +23,7 @@ from analytics.api.schemas import (
 )
 from analytics.domain import anomalies, health, performance, ranking
 from analytics.domain.editing import stored_thresholds_first
-from analytics.domain.models import AnomalyReport, CampaignPerformance, CreatorRanking, HealthReport
+from analytics.domain.models import HealthReport
 
 
 def _error(description: str, detail: str) -> dict[str, Any]:
@@ -62,8 +63,9 @@ NOT_FOUND = {404: _error("The campaign does not exist", "campaign 'cmp-404' not 
 STORE_DOWN = {503: _error("The metrics store did not answer", STORE_UNAVAILABLE)}
 NO_THRESHOLDS = {502: _error("Thresholds could not be had", BENCHMARK_UNAVAILABLE)}
 
-# Handlers return domain values; FastAPI validates and serialises each one once, through the
-# route's response_model (the schemas read attributes).
+# The three questions render their answers once, with orjson (api/rendering.py: the same
+# bytes the response models give); the response models document them. /health returns its
+# domain value, validated and serialised through its response model.
 router = APIRouter()
 
 
@@ -89,10 +91,10 @@ async def get_health(services: ServicesDep) -> HealthReport:
 )
 async def get_campaign_performance(
     campaign_id: CampaignIdPath, repository: TenantRepository
-) -> CampaignPerformance:
+) -> JsonBytes:
     """Totals with CTR, CVR and ROAS over every metric row of the campaign."""
     result = await performance.campaign_performance(repository, campaign_id=campaign_id)
-    return result
+    return JsonBytes(performance_json(result))
 
 
 @router.get(
@@ -105,10 +107,10 @@ async def get_top_creators(
     repository: TenantRepository,
     campaign_id: CampaignIdQuery,
     limit: CreatorLimit = ranking.DEFAULT_LIMIT,
-) -> CreatorRanking:
+) -> JsonBytes:
     """Creators ranked by conversions, then clicks (both desc), then creator_id."""
     result = await ranking.top_creators(repository, campaign_id=campaign_id, limit=limit)
-    return result
+    return JsonBytes(ranking_json(result))
 
 
 @router.get(
@@ -122,10 +124,11 @@ async def get_anomalies(
     repository: TenantRepository,
     services: ServicesDep,
     catalog: CatalogReader,
-) -> AnomalyReport:
+) -> JsonBytes:
     """Days below the campaign's CTR or ROAS thresholds (stored ones first, then the fixture
     file, then the benchmark service), or that spent without converting."""
     async with stored_thresholds_first(
         catalog, services.gateway, campaign_id=campaign_id
     ) as gateway:
-        return await anomalies.detect_anomalies(repository, gateway, campaign_id=campaign_id)
+        report = await anomalies.detect_anomalies(repository, gateway, campaign_id=campaign_id)
+    return JsonBytes(anomalies_json(report))
