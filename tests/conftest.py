@@ -124,6 +124,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # No scheduler in every app a test starts (and none left running): the tests of
     # scheduled work turn it on where they mean to.
     monkeypatch.setenv("SCHEDULER_ENABLED", "false")
+    # No rate limits either (suites send hundreds of requests a minute): the tests of rate
+    # limits turn them on.
+    monkeypatch.setenv("RATE_LIMITS_ENABLED", "false")
 
 
 ClientFactory = Callable[..., TestClient]

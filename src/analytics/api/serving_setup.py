@@ -1,0 +1,101 @@
+"""Building the serving path from the settings: the result cache, the dataset versions and
+the rate limits, in Redis when REDIS_URL is set and in process otherwise."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+import analytics
+from analytics.adapters.cache_versions import SqlAlchemyDatasetVersions, versions_readable
+from analytics.adapters.rate_limits import MemoryRateLimiter, Quota, RedisRateLimiter
+from analytics.adapters.redis_link import RedisLink
+from analytics.adapters.result_cache import MemoryResultCache, RedisResultCache
+from analytics.adapters.sql_repository import SqlAlchemyMetricsStore
+from analytics.api.services import Services
+from analytics.api.serving import ANONYMOUS, RateLimiter, ResultCache, Serving, ServingHooks
+from analytics.domain.access import Role
+from analytics.domain.models import Thresholds
+from analytics.settings import Settings, rate_limit
+
+CACHE_FORMAT = "1"  # bump when the stored form of an answer changes
+
+
+@dataclass(frozen=True, slots=True)
+class ServingParts:
+    serving: Serving
+    redis: RedisLink | None
+
+    def cache_state(self) -> Callable[[], Awaitable[str]] | None:
+        """What /health reports as `cache`; None (no key) without REDIS_URL."""
+        if self.redis is None:
+            return None
+        if self.serving.cache is None and self.serving.limiter is None:
+
+            async def off() -> str:
+                return "off"
+
+            return off
+        return self.redis.state
+
+
+def deployment_fingerprint(cursor_key: bytes, fixture: dict[str, Thresholds] | None) -> str:
+    """What answers depend on besides the data: the code, the key signing page cursors
+    (next_cursor is in the answers) and the fixture file's thresholds."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{analytics.__version__}/{CACHE_FORMAT}".encode())
+    digest.update(hashlib.sha256(cursor_key).digest())
+    for campaign_id, values in sorted((fixture or {}).items()):
+        digest.update(f"\0{campaign_id}\0{values.min_ctr}\0{values.min_roas}".encode())
+    return digest.hexdigest()
+
+
+def quotas(settings: Settings) -> dict[str, Quota]:
+    texts = {
+        ANONYMOUS: settings.rate_limit_anonymous,
+        Role.VIEWER.value: settings.rate_limit_viewer,
+        Role.EDITOR.value: settings.rate_limit_editor,
+        Role.ADMIN.value: settings.rate_limit_admin,
+    }
+    return {name: Quota(name, *rate_limit(text)) for name, text in texts.items()}
+
+
+def build_serving(
+    settings: Settings,
+    services: Services,
+    store: SqlAlchemyMetricsStore,
+    engine: Engine,
+    deployment: str,
+    hooks: ServingHooks | None = None,
+) -> ServingParts:
+    redis = None
+    if settings.redis_url is not None:
+        redis = RedisLink(settings.redis_url.get_secret_value(), timeout=settings.redis_timeout)
+    cache: ResultCache | None = None
+    if settings.cache_enabled and versions_readable(engine):
+        if redis is not None:
+            cache = RedisResultCache(redis, ttl=settings.cache_ttl)
+        else:
+            cache = MemoryResultCache(
+                max_entries=settings.cache_max_entries,
+                max_bytes=settings.cache_max_bytes,
+                ttl=settings.cache_ttl,
+            )
+    limiter: RateLimiter | None = None
+    if settings.rate_limits_enabled:
+        limiter = MemoryRateLimiter()
+        if redis is not None:
+            limiter = RedisRateLimiter(redis, limiter)
+    serving = Serving(
+        services=services,
+        cache=cache,
+        versions=SqlAlchemyDatasetVersions(store) if cache is not None else None,
+        deployment=deployment,
+        limiter=limiter,
+        quotas=quotas(settings),
+        hooks=hooks or ServingHooks(),
+    )
+    return ServingParts(serving, redis)
