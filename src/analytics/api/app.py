@@ -45,7 +45,11 @@ from analytics.api.routes import router
 from analytics.api.scheduling import build_feeds, build_scheduler, scheduler_should_run
 from analytics.api.services import Services
 from analytics.api.serving import ServingMiddleware, UnversionedThresholds
-from analytics.api.serving_setup import build_serving, deployment_fingerprint
+from analytics.api.serving_setup import (
+    build_serving,
+    database_identity,
+    deployment_fingerprint,
+)
 from analytics.domain.catalog_cursors import CursorCodec
 from analytics.domain.cursors import CursorSigner
 from analytics.domain.models import Thresholds
@@ -85,7 +89,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     scheduler = build_scheduler(settings, engine, services)
     # Prometheus counters plug in here: ServingHooks(cache=…, rate_limited=…).
     parts = build_serving(
-        settings, services, store, engine, deployment_fingerprint(cursor_key, fixture)
+        settings,
+        services,
+        engine,
+        deployment_fingerprint(database_identity(engine), cursor_key, fixture),
     )
 
     @asynccontextmanager
@@ -101,8 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await scheduler.shutdown()
             if clients is not None and (client := clients.current()) is not None:
                 await client.aclose()
-            if parts.redis is not None:
-                await parts.redis.close()
+            await parts.close()
             engine.dispose()
 
     # Swagger UI and ReDoc with their assets served by the service itself: /docs works on a

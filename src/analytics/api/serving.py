@@ -44,7 +44,8 @@ class ResultCache(Protocol):
 
 
 class DatasetVersions(Protocol):
-    async def version(self, tenant_id: str) -> str: ...
+    async def version(self, tenant_id: str) -> str | None:
+        """The tenant's dataset version; None when it cannot be told (a write in flight)."""
 
 
 class RateLimiter(Protocol):
@@ -191,6 +192,10 @@ class ServingMiddleware:
         except RepositoryUnavailable:
             serving.hooks.cache("bypass")
             await _send_json(send, 503, b'{"detail":"%s"}' % STORE_UNAVAILABLE.encode(), extra)
+            return
+        if version is None:
+            serving.hooks.cache("bypass")
+            await self.app(scope, receive, _with_headers(send, extra))
             return
         key = answer_key(
             tenant_id=principal.tenant_id,

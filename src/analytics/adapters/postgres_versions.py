@@ -1,0 +1,122 @@
+"""PostgreSQL dataset versions at the cost of one round trip, shared by concurrent requests.
+
+The version statement (sql/cache_version.sql) runs on a connection of its own, in
+autocommit, from the event loop (no worker thread, no transaction around it). Requests of one
+tenant that arrive while a read is in flight wait for the next read, which starts after they
+arrived, and share it: each still sees every commit that happened before it arrived, and a
+busy process reads each tenant's version once per round trip, not once per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+import psycopg
+from sqlalchemy import Engine
+
+from analytics.adapters.loop_local import LoopLocal
+from analytics.adapters.resources import shipped_directory
+from analytics.domain.errors import RepositoryUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def _statement() -> str:
+    sql = (shipped_directory("sql") / "cache_version.sql").read_text(encoding="utf-8")
+    return sql.replace(":tenant_id", "%(tenant_id)s")
+
+
+class _Rounds:
+    """Single-flight reads whose every waiter arrived before the read started."""
+
+    def __init__(self, read: Callable[[], Awaitable[str]]) -> None:
+        self._read = read
+        self._pending: asyncio.Future[str] | None = None
+        self._runner: asyncio.Task[None] | None = None
+
+    async def next(self) -> str:
+        if self._pending is None:
+            self._pending = asyncio.get_running_loop().create_future()
+            self._pending.add_done_callback(lambda done: done.cancelled() or done.exception())
+            if self._runner is None:
+                self._runner = asyncio.create_task(self._run())
+        return await asyncio.shield(self._pending)
+
+    async def _run(self) -> None:
+        try:
+            while self._pending is not None:
+                round_, self._pending = self._pending, None
+                try:
+                    round_.set_result(await self._read())
+                except Exception as error:  # every waiter of the round gets it
+                    round_.set_exception(error)
+        finally:
+            self._runner = None
+
+
+class _Link:
+    """One autocommit connection of this event loop, made again after any failure."""
+
+    def __init__(self, conninfo: str, timeout: float) -> None:
+        self._conninfo = conninfo
+        self._timeout = timeout
+        self._statement = _statement()
+        self._connection: psycopg.AsyncConnection | None = None
+        self._rounds: dict[str, _Rounds] = {}
+
+    def rounds(self, tenant_id: str) -> _Rounds:
+        rounds = self._rounds.get(tenant_id)
+        if rounds is None:
+            rounds = self._rounds[tenant_id] = _Rounds(lambda: self._read(tenant_id))
+        return rounds
+
+    async def _read(self, tenant_id: str) -> str:
+        try:
+            async with asyncio.timeout(self._timeout):
+                if self._connection is None or self._connection.closed:
+                    self._connection = await psycopg.AsyncConnection.connect(
+                        self._conninfo, autocommit=True, connect_timeout=max(1, int(self._timeout))
+                    )
+                cursor = await self._connection.execute(
+                    self._statement, {"tenant_id": tenant_id}, prepare=True
+                )
+                load_id, written_at = await cursor.fetchone()  # type: ignore[misc]
+        except (psycopg.Error, OSError, TimeoutError) as error:
+            self._discard()
+            log.error("dataset version not read: %r", error)
+            raise RepositoryUnavailable("the dataset version could not be read") from error
+        written = "-" if written_at is None else written_at.isoformat()
+        return f"{load_id or 0}/{written}"
+
+    def _discard(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            task = asyncio.get_running_loop().create_task(_close(connection))
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await _close(self._connection)
+
+
+async def _close(connection: psycopg.AsyncConnection) -> None:
+    with contextlib.suppress(psycopg.Error, OSError, TimeoutError):
+        async with asyncio.timeout(1.0):
+            await connection.close()
+
+
+class PostgresDatasetVersions:
+    def __init__(self, engine: Engine, *, timeout: float) -> None:
+        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._links = LoopLocal(lambda: _Link(conninfo, timeout))
+
+    async def version(self, tenant_id: str) -> str | None:
+        return await self._links.get().rounds(tenant_id).next()
+
+    async def close(self) -> None:
+        link = self._links.current()
+        if link is not None:
+            await link.close()
