@@ -76,9 +76,7 @@ def require(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """The tests' Redis database, emptied before and after the test."""
+def _emptied_redis() -> Iterator[str]:
     url, reason = redis_server()
     require(url is not None, reason)
     assert url is not None
@@ -87,6 +85,18 @@ def redis_url() -> Iterator[str]:
     yield url
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The tests' Redis database, emptied before and after the test."""
+    yield from _emptied_redis()
+
+
+@pytest.fixture(scope="module")
+def redis_url_module() -> Iterator[str]:
+    """The tests' Redis database, emptied before and after the module."""
+    yield from _emptied_redis()
 
 
 def pytest_configure(config: pytest.Config) -> None:

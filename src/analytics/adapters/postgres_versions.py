@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable
 
 import psycopg
@@ -74,22 +76,32 @@ class _Link:
         return rounds
 
     async def _read(self, tenant_id: str) -> str:
+        """One read. Never cancelled (psycopg would then try to cancel the query on the
+        server, waiting seconds on a frozen network): at the deadline the connection's socket
+        is shut instead, which fails the read at once."""
         try:
-            async with asyncio.timeout(self._timeout):
-                if self._connection is None or self._connection.closed:
-                    self._connection = await psycopg.AsyncConnection.connect(
-                        self._conninfo, autocommit=True, connect_timeout=max(1, int(self._timeout))
-                    )
-                cursor = await self._connection.execute(
-                    self._statement, {"tenant_id": tenant_id}, prepare=True
+            if self._connection is None or self._connection.closed:
+                self._connection = await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, connect_timeout=max(2, int(self._timeout))
                 )
-                load_id, written_at = await cursor.fetchone()  # type: ignore[misc]
-        except (psycopg.Error, OSError, TimeoutError) as error:
+            connection = self._connection
+            read = asyncio.ensure_future(self._row(connection, tenant_id))
+            done, _ = await asyncio.wait({read}, timeout=self._timeout)
+            if not done:
+                _shut(connection)
+            load_id, written_at = await read
+        except (psycopg.Error, OSError) as error:
             self._discard()
             log.error("dataset version not read: %r", error)
             raise RepositoryUnavailable("the dataset version could not be read") from error
         written = "-" if written_at is None else written_at.isoformat()
         return f"{load_id or 0}/{written}"
+
+    async def _row(self, connection: psycopg.AsyncConnection, tenant_id: str) -> tuple:
+        cursor = await connection.execute(self._statement, {"tenant_id": tenant_id}, prepare=True)
+        row = await cursor.fetchone()
+        assert row is not None  # the statement always answers one row
+        return row
 
     def _discard(self) -> None:
         connection, self._connection = self._connection, None
@@ -102,6 +114,16 @@ class _Link:
             await _close(self._connection)
 
 
+def _shut(connection: psycopg.AsyncConnection) -> None:
+    """Shut the connection's socket (a duplicate of it: the connection keeps its own)."""
+    with contextlib.suppress(OSError, psycopg.Error):
+        duplicate = socket.socket(fileno=os.dup(connection.pgconn.socket))
+        try:
+            duplicate.shutdown(socket.SHUT_RDWR)
+        finally:
+            duplicate.close()
+
+
 async def _close(connection: psycopg.AsyncConnection) -> None:
     with contextlib.suppress(psycopg.Error, OSError, TimeoutError):
         async with asyncio.timeout(1.0):
@@ -111,10 +133,17 @@ async def _close(connection: psycopg.AsyncConnection) -> None:
 class PostgresDatasetVersions:
     def __init__(self, engine: Engine, *, timeout: float) -> None:
         conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._timeout = timeout
         self._links = LoopLocal(lambda: _Link(conninfo, timeout))
 
     async def version(self, tenant_id: str) -> str | None:
-        return await self._links.get().rounds(tenant_id).next()
+        """The version, or `RepositoryUnavailable` at the request deadline counted from this
+        call (a request that waits for the round after a stuck one waits no longer)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._links.get().rounds(tenant_id).next()
+        except TimeoutError:
+            raise RepositoryUnavailable("the dataset version could not be read") from None
 
     async def close(self) -> None:
         link = self._links.current()

@@ -61,15 +61,17 @@ class MemoryResultCache:
         self._entries.move_to_end(key)
         return entry[1]
 
-    async def put(self, key: str, answer: CachedAnswer) -> None:
+    async def put(self, key: str, answer: CachedAnswer) -> bool:
+        """Whether the answer is kept (one larger than the byte bound is not)."""
         if answer.size > self._max_bytes:
-            return
+            return False
         if key in self._entries:
             self._drop(key)
         self._entries[key] = (time.monotonic() + self._ttl, answer)
         self._bytes += answer.size
         while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
             self._drop(next(iter(self._entries)))
+        return True
 
     def _drop(self, key: str) -> None:
         _, answer = self._entries.pop(key)
@@ -97,8 +99,10 @@ class RedisResultCache:
         data = await self._link.call(lambda client: client.get(self._prefix + key))
         return None if data is None else CachedAnswer.decoded(data)
 
-    async def put(self, key: str, answer: CachedAnswer) -> None:
+    async def put(self, key: str, answer: CachedAnswer) -> bool:
+        """Whether Redis took the answer."""
         encoded = answer.encoded()
-        await self._link.call(
+        stored = await self._link.call(
             lambda client: client.set(self._prefix + key, encoded, px=self._ttl_ms)
         )
+        return bool(stored)

@@ -246,8 +246,11 @@ class ServingMiddleware:
             etag = body_etag(body)
             headers.append((b"etag", etag))
         content_type = next((v for n, v in headers if n == b"content-type"), _JSON)
-        await self.serving.cache.put(key, CachedAnswer(body, etag, content_type))  # type: ignore[union-attr]
-        headers = [*headers, (b"cache-status", b"analytics; fwd=miss; stored"), *extra]
+        cache = self.serving.cache
+        assert cache is not None
+        stored = await cache.put(key, CachedAnswer(body, etag, content_type))
+        status = b"analytics; fwd=miss; stored" if stored else b"analytics; fwd=miss"
+        headers = [*headers, (b"cache-status", status), *extra]
         if none_match(_header(scope, b"if-none-match"), etag):
             await _send_not_modified(send, etag, headers)
             return
