@@ -5,6 +5,7 @@ other's answers, 304 across processes, and the rate limit is counted across both
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tests.conftest import new_postgres_database
 from tests.integration.served_process import ServedProcess
 from tests.integration.serving_support import (
     Keys,
+    OwnRedis,
     cli_load,
     get,
     new_tenant,
@@ -167,3 +169,76 @@ def test_health_reports_redis_on_both_processes(servers) -> None:
         body = server.get("/health").json()
         assert body["cache"] == "ok"
         assert "ratelimit" not in server.get("/health").headers
+
+
+def _wait_for(condition, what: str, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} not within {seconds} s"
+        time.sleep(0.1)
+
+
+def _remaining(response: httpx.Response) -> int:
+    match = _RATELIMIT.fullmatch(response.headers["ratelimit"])
+    assert match is not None
+    return int(match["r"])
+
+
+def test_redis_killed_mid_run_degrades_to_the_database_then_recovers_on_its_own(
+    database: tuple[str, Engine], tmp_path: Path
+) -> None:
+    url, engine = database
+    tenant = new_tenant(engine, url, small_data("Spring"), tmp_path / "spring")
+    own = OwnRedis()
+    own.start()
+    try:
+        with two_servers(
+            DATABASE_URL=url,
+            REDIS_URL=own.url,
+            RATE_LIMITS_ENABLED="true",
+            RATE_LIMIT_VIEWER="100/hour",
+            REDIS_TIMEOUT="0.2",
+        ) as (one, other):
+            made = get(one, PATH, tenant.viewer)
+            assert made.headers["cache-status"] == STORED
+            assert _remaining(made) == 99
+            shared = get(other, PATH, tenant.viewer)
+            assert shared.headers["cache-status"] == HIT
+            assert _remaining(shared) == 98  # one counter for both processes
+
+            own.kill()
+            for server in (one, other):
+                started = time.monotonic()
+                answer = get(server, PATH, tenant.viewer)
+                assert time.monotonic() - started < 3
+                assert answer.status_code == 200
+                assert answer.content == made.content  # from the database
+                assert answer.headers["cache-status"] == "analytics; fwd=miss"  # not stored
+                assert _remaining(answer) == 99  # counted in this process only
+                health = server.get("/health").json()
+                assert health["cache"] == "error"
+                assert health["database"] == "ok"  # status does not count Redis
+            renamed = httpx.patch(
+                f"http://127.0.0.1:{one.port}/campaigns/cmp-1",
+                json={"campaign_name": "Renamed"},
+                headers=tenant.editor,
+                timeout=10,
+            )
+            assert renamed.status_code == 200
+            assert get(other, PATH, tenant.viewer).json()["campaign_name"] == "Renamed"
+
+            own.start()  # the same address, empty: no restart of the service
+            for server in (one, other):
+                _wait_for(lambda s=server: s.get("/health").json()["cache"] == "ok", "cache ok")
+            _wait_for(
+                lambda: get(one, PATH, tenant.viewer).headers["cache-status"] == STORED,
+                "answers stored in Redis again",
+            )
+            again = get(other, PATH, tenant.viewer)
+            assert again.headers["cache-status"] == HIT
+            assert again.json()["campaign_name"] == "Renamed"
+            fresh = tenant.new(engine, Role.VIEWER)  # counted in Redis again, across both
+            assert _remaining(get(one, PATH, fresh)) == 99
+            assert _remaining(get(other, PATH, fresh)) == 98
+    finally:
+        own.kill()
