@@ -39,6 +39,7 @@ def _valid_rate(text: str) -> str:
 
 
 RateLimitText = Annotated[str, AfterValidator(_valid_rate)]
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 SUPPORTED_DATABASE_SCHEMES = ("duckdb:///", "postgresql+psycopg://", "postgresql://")
 
 
@@ -154,6 +155,13 @@ class Settings(BaseSettings):
     def _fixture_file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"'{value}' is not a file")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(REDIS_SCHEMES):
+            raise ValueError(f"a Redis URL starts with {', '.join(REDIS_SCHEMES)}")
         return value
 
     @field_validator("database_url")
