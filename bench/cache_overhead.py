@@ -4,7 +4,8 @@ hit against the same request with the cache off (cold), and the parts of a hit.
     python bench/cache_overhead.py [--requests 2000] [--path /campaigns/cmp-001/performance]
 
 Serves data/visible on DATABASE_URL if set (a migrated PostgreSQL), else the embedded
-DuckDB. Rate limits are off unless --rate-limits: then every request is also counted.
+DuckDB; the result cache and rate limits in Redis when REDIS_URL is set. Rate limits are
+off unless --rate-limits: then every request is also counted (and never refused).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def main() -> None:
             benchmark_fixtures_file=VISIBLE / "benchmarks.json",
             cache_enabled=cache,
             rate_limits_enabled=arguments.rate_limits,
+            rate_limit_anonymous="100000000/hour",  # counted, never refused
             scheduler_enabled=False,
         )
         app = create_app(settings)
