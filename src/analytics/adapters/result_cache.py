@@ -106,3 +106,27 @@ class RedisResultCache:
             lambda client: client.set(self._prefix + key, encoded, px=self._ttl_ms)
         )
         return bool(stored)
+
+
+class TieredResultCache:
+    """This process's LRU in front of Redis: a hit here costs no round trip, a hit in Redis
+    is kept here too. Sound because an entry's key never changes meaning (it names the
+    version): a process's copy can never be older than Redis's. While Redis is down this
+    process still answers what it holds; what it makes is not shared until Redis is back."""
+
+    def __init__(self, local: MemoryResultCache, shared: RedisResultCache) -> None:
+        self._local = local
+        self._shared = shared
+
+    async def get(self, key: str) -> CachedAnswer | None:
+        answer = await self._local.get(key)
+        if answer is None:
+            answer = await self._shared.get(key)
+            if answer is not None:
+                await self._local.put(key, answer)
+        return answer
+
+    async def put(self, key: str, answer: CachedAnswer) -> bool:
+        """Whether Redis took it (this process keeps it either way, within its bounds)."""
+        await self._local.put(key, answer)
+        return await self._shared.put(key, answer)

@@ -15,7 +15,11 @@ from analytics.adapters.cache_versions import EmbeddedDatasetVersions, versions_
 from analytics.adapters.postgres_versions import PostgresDatasetVersions
 from analytics.adapters.rate_limits import MemoryRateLimiter, Quota, RedisRateLimiter
 from analytics.adapters.redis_link import RedisLink
-from analytics.adapters.result_cache import MemoryResultCache, RedisResultCache
+from analytics.adapters.result_cache import (
+    MemoryResultCache,
+    RedisResultCache,
+    TieredResultCache,
+)
 from analytics.api.services import Services
 from analytics.api.serving import ANONYMOUS, RateLimiter, ResultCache, Serving, ServingHooks
 from analytics.domain.access import Role
@@ -94,14 +98,13 @@ def build_serving(
         redis = RedisLink(settings.redis_url.get_secret_value(), timeout=settings.redis_timeout)
     cache: ResultCache | None = None
     if settings.cache_enabled and versions_readable(engine):
+        cache = MemoryResultCache(
+            max_entries=settings.cache_max_entries,
+            max_bytes=settings.cache_max_bytes,
+            ttl=settings.cache_ttl,
+        )
         if redis is not None:
-            cache = RedisResultCache(redis, ttl=settings.cache_ttl)
-        else:
-            cache = MemoryResultCache(
-                max_entries=settings.cache_max_entries,
-                max_bytes=settings.cache_max_bytes,
-                ttl=settings.cache_ttl,
-            )
+            cache = TieredResultCache(cache, RedisResultCache(redis, ttl=settings.cache_ttl))
     versions = None
     if cache is not None:
         versions = _versions(engine, settings.database_request_timeout)
