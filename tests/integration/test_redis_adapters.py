@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import redis
+from fastapi.testclient import TestClient
 
 from analytics.adapters.rate_limits import MemoryRateLimiter, Quota, RedisRateLimiter
 from analytics.adapters.redis_link import RedisLink
@@ -16,7 +17,10 @@ from analytics.adapters.result_cache import (
     RedisResultCache,
     TieredResultCache,
 )
+from analytics.api.app import create_app
+from analytics.settings import Settings
 from tests.integration.served_process import free_port
+from tests.support import VISIBLE_DATA
 
 ANSWER = CachedAnswer(body=b'{"a":\n1}', etag=b'"t"', content_type=b"application/json")
 
@@ -86,3 +90,19 @@ async def test_the_tiered_cache_shares_through_redis_and_keeps_copies(redis_url:
     assert await other_local.get("acme:k") == ANSWER  # and now held by the other process
     assert await link.state() == "ok"
     await link.close()
+
+
+def test_health_names_the_cache_only_when_redis_is_configured(redis_url: str) -> None:
+    def health(**settings: object) -> dict:
+        app = create_app(Settings(data_dir=VISIBLE_DATA, **settings))  # type: ignore[arg-type]
+        with TestClient(app) as client:
+            return client.get("/health").json()
+
+    assert "cache" not in health()
+    assert health(redis_url=redis_url)["cache"] == "ok"
+    off = {"cache_enabled": False, "rate_limits_enabled": False}
+    assert health(redis_url=redis_url, **off)["cache"] == "off"
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    answer = health(redis_url=dead, benchmark_fixtures_file=VISIBLE_DATA / "benchmarks.json")
+    assert answer["cache"] == "error"
+    assert answer["status"] == "ok"
