@@ -14,12 +14,13 @@ import contextlib
 import logging
 import os
 import socket
+import threading
+import weakref
 from collections.abc import Awaitable, Callable
 
 import psycopg
 from sqlalchemy import Engine
 
-from analytics.adapters.loop_local import LoopLocal
 from analytics.adapters.resources import shipped_directory
 from analytics.domain.errors import RepositoryUnavailable
 
@@ -113,6 +114,12 @@ class _Link:
         if self._connection is not None:
             await _close(self._connection)
 
+    def abandon(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.closed:
+            with contextlib.suppress(psycopg.Error, OSError):
+                connection.pgconn.finish()
+
 
 def _shut(connection: psycopg.AsyncConnection) -> None:
     """Shut the connection's socket (a duplicate of it: the connection keeps its own)."""
@@ -131,21 +138,54 @@ async def _close(connection: psycopg.AsyncConnection) -> None:
 
 
 class PostgresDatasetVersions:
+    """One link (connection and rounds) per event loop. A served app has one loop; a harness
+    without the lifespan runs each request in a loop of its own, several at once from
+    several threads: the links of loops that have closed are closed when the next is made."""
+
     def __init__(self, engine: Engine, *, timeout: float) -> None:
-        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
         self._timeout = timeout
-        self._links = LoopLocal(lambda: _Link(conninfo, timeout))
+        self._links: dict[int, tuple[weakref.ref[asyncio.AbstractEventLoop], _Link]] = {}
+        self._guard = threading.Lock()
+
+    def _link(self) -> _Link:
+        loop = asyncio.get_running_loop()
+        with self._guard:
+            entry = self._links.get(id(loop))
+            if entry is not None and entry[0]() is loop:
+                return entry[1]
+            self._sweep(everything=False)
+            link = _Link(self._conninfo, self._timeout)
+            self._links[id(loop)] = (weakref.ref(loop), link)
+            return link
+
+    def _sweep(self, *, everything: bool) -> None:
+        for key, (loop_ref, link) in list(self._links.items()):
+            loop = loop_ref()
+            if everything or loop is None or loop.is_closed():
+                link.abandon()
+                del self._links[key]
 
     async def version(self, tenant_id: str) -> str | None:
         """The version, or `RepositoryUnavailable` at the request deadline counted from this
         call (a request that waits for the round after a stuck one waits no longer)."""
         try:
             async with asyncio.timeout(self._timeout):
-                return await self._links.get().rounds(tenant_id).next()
+                return await self._link().rounds(tenant_id).next()
         except TimeoutError:
             raise RepositoryUnavailable("the dataset version could not be read") from None
 
     async def close(self) -> None:
-        link = self._links.current()
-        if link is not None:
-            await link.close()
+        """Close this loop's connection (the lifespan's end)."""
+        loop = asyncio.get_running_loop()
+        entry = self._links.get(id(loop))
+        if entry is not None and entry[0]() is loop:
+            await entry[1].close()
+
+    def abandon(self) -> None:
+        """Close every connection now, from outside any event loop (libpq's own close):
+        for an app that is being released, whose loops no longer run."""
+        with self._guard:
+            self._sweep(everything=True)

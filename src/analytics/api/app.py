@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if clients is not None and (client := clients.current()) is not None:
                 await client.aclose()
             await parts.close()
+            parts.abandon()  # the connection of an earlier loop (requests before the lifespan)
             engine.dispose()
 
     # Swagger UI and ReDoc with their assets served by the service itself: /docs works on a
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.state.scheduler = scheduler
     app.state.cache_state = parts.cache_state()
+    app.state.serving_parts = parts
     app.state.feeds = build_feeds(services, cursor_key)
     app.state.catalog = SqlAlchemyCatalogStore(services.metrics, engine)  # type: ignore[arg-type]
     app.state.cursor_codec = CursorCodec(cursor_key)
@@ -146,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def close_app(app: FastAPI) -> None:
     """Release what `create_app` opened, for an app that will never be served."""
+    app.state.serving_parts.abandon()
     app.state.engine.dispose()
 
 

@@ -41,6 +41,11 @@ class ServingParts:
         if self.redis is not None:
             await self.redis.close()
 
+    def abandon(self) -> None:
+        """Close the database connection of the version reads without an event loop."""
+        if isinstance(self.versions, PostgresDatasetVersions):
+            self.versions.abandon()
+
     def cache_state(self) -> Callable[[], Awaitable[str]] | None:
         """What /health reports as `cache`; None (no key) without REDIS_URL."""
         if self.redis is None:
