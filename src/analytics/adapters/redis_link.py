@@ -32,13 +32,18 @@ class RedisLink:
         self._timeout = timeout
         self._retry_after = retry_after
         self._down_until = 0.0
+        # A blocking pool: past 64 calls in flight, a call waits (within the timeout) for a
+        # connection instead of failing at once, which would pause Redis for everyone.
         self._clients = LoopLocal(
-            lambda: redis.Redis.from_url(
-                url,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-                retry=Retry(NoBackoff(), 0),  # no retries: the caller falls back instead
-                max_connections=64,
+            lambda: redis.Redis(
+                connection_pool=redis.BlockingConnectionPool.from_url(
+                    url,
+                    max_connections=64,
+                    timeout=timeout,
+                    socket_timeout=timeout,
+                    socket_connect_timeout=timeout,
+                    retry=Retry(NoBackoff(), 0),  # no retries: the caller falls back instead
+                )
             )
         )
 
@@ -75,4 +80,4 @@ class RedisLink:
         client = self._clients.current()
         if client is not None:
             with contextlib.suppress(RedisError, OSError, RuntimeError):
-                await client.aclose()
+                await client.aclose(close_connection_pool=True)
