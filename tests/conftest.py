@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -39,6 +40,63 @@ def postgres_server() -> tuple[str | None, str]:
         )
         return None, reason
     return url, ""
+
+
+REDIS_URL_VARIABLE = "ANALYTICS_TEST_REDIS_URL"
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/13"  # a database number of the tests' own
+
+
+@functools.cache
+def redis_server() -> tuple[str | None, str]:
+    """(the test Redis URL or None, why there is none): ANALYTICS_TEST_REDIS_URL when set,
+    else database 13 of the local server when one answers there."""
+    url = os.environ.get(REDIS_URL_VARIABLE) or LOCAL_REDIS_URL
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.RedisError, ValueError) as error:
+        reason = (
+            f"Redis suites skipped: no server answers at {url!r} ({error}); "
+            f"set {REDIS_URL_VARIABLE}=redis://… to point at one"
+        )
+        return None, reason
+    return url, ""
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip the test when a server it needs is not there, or fail it where CI requires
+    every database suite to run."""
+    if available:
+        return
+    if os.environ.get(REQUIRE_VARIABLE):
+        pytest.fail(f"{reason} ({REQUIRE_VARIABLE} is set: skipping is an error)")
+    pytest.skip(reason)
+
+
+def _emptied_redis() -> Iterator[str]:
+    url, reason = redis_server()
+    require(url is not None, reason)
+    assert url is not None
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The tests' Redis database, emptied before and after the test."""
+    yield from _emptied_redis()
+
+
+@pytest.fixture(scope="module")
+def redis_url_module() -> Iterator[str]:
+    """The tests' Redis database, emptied before and after the module."""
+    yield from _emptied_redis()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -116,6 +174,15 @@ CONTRACT_VARIABLES = (
 SETTINGS_VARIABLES = tuple(name.upper() for name in Settings.model_fields)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_rate_limits_by_default() -> Iterator[None]:
+    """Apps built by module- and session-scoped fixtures (before the function-scoped clean
+    environment below) and served processes get no rate limits either, unless asked for."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RATE_LIMITS_ENABLED", "false")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests configure the service explicitly; the developer's environment never leaks in."""
@@ -124,6 +191,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # No scheduler in every app a test starts (and none left running): the tests of
     # scheduled work turn it on where they mean to.
     monkeypatch.setenv("SCHEDULER_ENABLED", "false")
+    # No rate limits either (suites send hundreds of requests a minute): the tests of rate
+    # limits turn them on.
+    monkeypatch.setenv("RATE_LIMITS_ENABLED", "false")
 
 
 ClientFactory = Callable[..., TestClient]

@@ -7,12 +7,39 @@ import re
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from analytics.domain.access import DEFAULT_TENANT, tenant_id_problem
 
 _ORIGIN = re.compile(r"https?://[^/\s]+")
+_RATE = re.compile(r"\s*([1-9][0-9]{0,8})\s*/\s*(second|minute|hour|day)s?\s*", re.IGNORECASE)
+WINDOW_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400}
+
+
+def rate_limit(text: str) -> tuple[int, int]:
+    """(requests, window seconds) of `600/minute`; ValueError naming the allowed form."""
+    match = _RATE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"'{text}' is not a rate like 600/minute (second, minute, hour, day)")
+    return int(match[1]), WINDOW_SECONDS[match[2].lower()]
+
+
+def _valid_rate(text: str) -> str:
+    rate_limit(text)
+    return text
+
+
+RateLimitText = Annotated[str, AfterValidator(_valid_rate)]
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 SUPPORTED_DATABASE_SCHEMES = ("duckdb:///", "postgresql+psycopg://", "postgresql://")
 
 
@@ -79,6 +106,27 @@ class Settings(BaseSettings):
         description="key signing every page cursor; unset: a secret stored in the database",
     )
 
+    # Result cache and rate limits (README "Caching and rate limits")
+    redis_url: SecretStr | None = Field(
+        default=None, description="redis://…: shared result cache and rate-limit counters"
+    )
+    redis_timeout: float = Field(
+        default=0.1, gt=0, le=5, description="seconds any Redis call may take, connect included"
+    )
+    cache_enabled: bool = Field(default=True, description="the result cache of read endpoints")
+    cache_max_entries: int = Field(default=10_000, ge=1, description="in-process cache bound")
+    cache_max_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="in-process cache bound, in body bytes"
+    )
+    cache_ttl: float = Field(
+        default=3600.0, gt=0, le=86_400 * 7, description="seconds an entry lives (safety net)"
+    )
+    rate_limits_enabled: bool = Field(default=True, description="per-key request limits")
+    rate_limit_anonymous: RateLimitText = "300/minute"
+    rate_limit_viewer: RateLimitText = "600/minute"
+    rate_limit_editor: RateLimitText = "1200/minute"
+    rate_limit_admin: RateLimitText = "1200/minute"
+
     @field_validator("schedule_heartbeat", "schedule_anomaly_scan")
     @classmethod
     def _cron_expression(cls, value: str) -> str:
@@ -116,6 +164,13 @@ class Settings(BaseSettings):
     def _fixture_file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"'{value}' is not a file")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(REDIS_SCHEMES):
+            raise ValueError(f"a Redis URL starts with {', '.join(REDIS_SCHEMES)}")
         return value
 
     @field_validator("database_url")

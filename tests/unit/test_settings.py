@@ -44,6 +44,10 @@ def test_missing_data_dir_names_the_variable(
         ("DATABASE_URL", "mysql://somewhere/db"),
         ("BENCHMARK_TIME_BUDGET", "-1"),
         ("BENCHMARK_MAX_ATTEMPTS", "many"),
+        ("REDIS_URL", "http://127.0.0.1:6379"),
+        ("REDIS_TIMEOUT", "0"),
+        ("RATE_LIMIT_VIEWER", "600 per minute"),
+        ("CACHE_MAX_ENTRIES", "0"),
     ],
 )
 def test_invalid_variable_is_named_in_one_line(
@@ -84,6 +88,17 @@ OPTIONAL_DEFAULTS = {
     "BASELINE_MAD_MULTIPLIER": 3.5,
     "BASELINE_MIN_DROP": 0.25,
     "CURSOR_SECRET": None,
+    "REDIS_URL": None,
+    "REDIS_TIMEOUT": 0.1,
+    "CACHE_ENABLED": True,
+    "CACHE_MAX_ENTRIES": 10_000,
+    "CACHE_MAX_BYTES": 64 * 1024 * 1024,
+    "CACHE_TTL": 3600.0,
+    "RATE_LIMITS_ENABLED": True,
+    "RATE_LIMIT_ANONYMOUS": "300/minute",
+    "RATE_LIMIT_VIEWER": "600/minute",
+    "RATE_LIMIT_EDITOR": "1200/minute",
+    "RATE_LIMIT_ADMIN": "1200/minute",
 }
 
 

@@ -21,6 +21,7 @@ from analytics.adapters.sql_queries import query
 
 _locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _locks_guard = threading.Lock()
+_generations: weakref.WeakKeyDictionary[Engine, list[int]] = weakref.WeakKeyDictionary()
 
 
 def tick(connection: Connection, tenant_id: str) -> dt.datetime:
@@ -34,11 +35,30 @@ def tick(connection: Connection, tenant_id: str) -> dt.datetime:
 
 @contextlib.contextmanager
 def writer_lock(engine: Engine) -> Iterator[None]:
-    """Held around a whole catalog write transaction on DuckDB; nothing on PostgreSQL."""
+    """Held around a whole catalog write transaction on DuckDB; nothing on PostgreSQL.
+
+    On DuckDB it also moves the engine's write generation (`write_generation`): odd while a
+    writer holds the lock, even again once it has committed or rolled back."""
     if engine.dialect.name == "postgresql":
         yield
         return
     with _locks_guard:
         lock = _locks.setdefault(engine, threading.Lock())
+        generation = _generations.setdefault(engine, [0])
     with lock:
-        yield
+        generation[0] += 1
+        try:
+            yield
+        finally:
+            generation[0] += 1
+
+
+def write_generation(engine: Engine) -> int:
+    """How many times DuckDB writers of `engine` took and released the writer lock, twice
+    each: odd while one holds it. Every write of an embedded database is made in the process
+    that serves it (a DuckDB file is either written by one process or read by several), and
+    every write that changes an answer (catalog, thresholds, loads, stored alerts) holds
+    this lock until it has committed, so an even generation read before a request and the
+    data read after it belong together."""
+    generation = _generations.get(engine)
+    return 0 if generation is None else generation[0]

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, insert, or_, select
 
 from analytics.adapters import schema
+from analytics.adapters.catalog_clock import tick, writer_lock
 from analytics.adapters.sql_job_runs import ordered_id
 from analytics.adapters.sql_queries import query
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore, daily_metrics_of
@@ -61,6 +62,10 @@ class SqlAlchemyAlertRepository:
         now = dt.datetime.now(dt.UTC)
 
         def work(connection: Connection) -> int:
+            with writer_lock(connection.engine):
+                return stored(connection)
+
+        def stored(connection: Connection) -> int:
             campaigns = {alert.campaign_id for alert in alerts}
             stored = connection.execute(
                 select(_alerts.c.campaign_id, _alerts.c.metric_date, _alerts.c.rule).where(
@@ -84,6 +89,8 @@ class SqlAlchemyAlertRepository:
             ]
             if rows:
                 connection.execute(insert(_alerts), rows)
+                # the tenant's write generation: cached answers (GET /alerts) change version
+                tick(connection, self._tenant_id)
             connection.commit()
             return len(rows)
 

@@ -44,6 +44,12 @@ from analytics.api.http import HeadAsGetMiddleware
 from analytics.api.routes import router
 from analytics.api.scheduling import build_feeds, build_scheduler, scheduler_should_run
 from analytics.api.services import Services
+from analytics.api.serving import ServingMiddleware, UnversionedThresholds
+from analytics.api.serving_setup import (
+    build_serving,
+    database_identity,
+    deployment_fingerprint,
+)
 from analytics.domain.catalog_cursors import CursorCodec
 from analytics.domain.cursors import CursorSigner
 from analytics.domain.models import Thresholds
@@ -81,6 +87,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cursors=CursorSigner(cursor_key),
     )
     scheduler = build_scheduler(settings, engine, services)
+    # Prometheus counters plug in here: ServingHooks(cache=…, rate_limited=…).
+    parts = build_serving(
+        settings,
+        services,
+        engine,
+        deployment_fingerprint(database_identity(engine), cursor_key, fixture),
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -95,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await scheduler.shutdown()
             if clients is not None and (client := clients.current()) is not None:
                 await client.aclose()
+            await parts.close()
+            parts.abandon()  # the connection of an earlier loop (requests before the lifespan)
             engine.dispose()
 
     # Swagger UI and ReDoc with their assets served by the service itself: /docs works on a
@@ -106,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.name,  # readable client method names
     )
+    app.add_middleware(ServingMiddleware, serving=parts.serving)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     if settings.cors_origins:
@@ -114,11 +130,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "HEAD"],
             allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+            expose_headers=["ETag", "RateLimit", "RateLimit-Policy", "Retry-After"],
             max_age=600,
         )
     app.state.engine = engine
     app.state.services = services
     app.state.scheduler = scheduler
+    app.state.cache_state = parts.cache_state()
+    app.state.serving_parts = parts
     app.state.feeds = build_feeds(services, cursor_key)
     app.state.catalog = SqlAlchemyCatalogStore(services.metrics, engine)  # type: ignore[arg-type]
     app.state.cursor_codec = CursorCodec(cursor_key)
@@ -129,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def close_app(app: FastAPI) -> None:
     """Release what `create_app` opened, for an app that will never be served."""
+    app.state.serving_parts.abandon()
     app.state.engine.dispose()
 
 
@@ -249,7 +269,8 @@ def _benchmark_gateway(
             time_budget=settings.benchmark_time_budget,
             health_timeout=settings.benchmark_health_timeout,
         )
-        gateway = HttpxBenchmarkGateway(clients.get, policy)
+        # its answers carry no version: an anomalies answer that used them is not cached
+        gateway = UnversionedThresholds(HttpxBenchmarkGateway(clients.get, policy))
     if fixture is not None:
         return FixtureBenchmarkGateway(fixture, fallback=gateway)
     return gateway or UnconfiguredBenchmarkGateway()

@@ -39,6 +39,9 @@ async def current_principal(
     request: Request,
     _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
 ) -> Principal:
+    known = request.scope.get("state", {}).get("principal")
+    if known is not None:  # authenticated by the serving middleware already
+        return known
     services = services_of(request)
     return await authenticate(
         presented_key(request.headers.get("authorization")),

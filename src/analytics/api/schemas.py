@@ -69,6 +69,7 @@ class HealthOut(_Out):
     database: Literal["ok", "error"]
     benchmark_service: Literal["ok", "fixture", "error"]
     dataset: str
+    cache: Literal["ok", "error", "off"] | None = None  # only with REDIS_URL set
 
 
 class ErrorOut(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from analytics.api.auth import ServicesDep, TenantRepository
 from analytics.api.catalog_http import CatalogReader
@@ -69,11 +69,15 @@ NO_THRESHOLDS = {502: _error("Thresholds could not be had", BENCHMARK_UNAVAILABL
 router = APIRouter()
 
 
-@router.get("/health", response_model=HealthOut, tags=["operations"])
-async def get_health(services: ServicesDep) -> HealthReport:
+@router.get(
+    "/health", response_model=HealthOut, response_model_exclude_none=True, tags=["operations"]
+)
+async def get_health(services: ServicesDep, request: Request) -> HealthOut:
     """Probes the database (`SELECT 1`) and the benchmark source. Always 200: `status` says
-    whether the instance can answer (`ok`) or not (`degraded`)."""
-    return await health.service_health(
+    whether the instance can answer (`ok`) or not (`degraded`). With REDIS_URL set, `cache`
+    says whether Redis answers (`ok`, `error`; `off` when nothing uses it); the service
+    answers without it, so it does not change `status`."""
+    report = await health.service_health(
         services.metrics,
         services.gateway,
         dataset=services.dataset,
@@ -81,6 +85,11 @@ async def get_health(services: ServicesDep) -> HealthReport:
         if services.anonymous_tenant is None
         else services.metrics.for_tenant(services.anonymous_tenant),
     )
+    answer = HealthOut.model_validate(report)
+    cache_state = request.app.state.cache_state
+    if cache_state is not None:
+        answer.cache = await cache_state()
+    return answer
 
 
 @router.get(
