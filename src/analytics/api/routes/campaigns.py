@@ -23,7 +23,6 @@ from analytics.api.schemas import (
 )
 from analytics.domain import anomalies, health, performance, ranking
 from analytics.domain.editing import stored_thresholds_first
-from analytics.domain.models import HealthReport
 
 
 def _error(description: str, detail: str) -> dict[str, Any]:
