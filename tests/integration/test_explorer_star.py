@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from analytics.adapters import schema
 from analytics.adapters.csv_dataset import DatasetRefused
@@ -122,3 +122,48 @@ def test_a_load_refused_mid_way_leaves_the_star_unchanged(engine: Engine, tmp_pa
         _load(engine, tmp_path, tenant, "bad", rows)
     assert _star(engine, tenant) == before
     assert len(before["dim_platform"]) == 2
+
+
+def _as_before_the_star(engine: Engine, *, with_text: bool) -> None:
+    """Turn a DuckDB file back into one made before the star (revision 0007's text columns,
+    or, before 0007, no breakdown at all) with the star's tables empty."""
+    facts = schema.campaign_daily_metrics.name
+    with engine.begin() as connection:
+        for name in BREAKDOWNS:
+            connection.execute(text(f"ALTER TABLE {facts} ADD COLUMN {name} VARCHAR"))
+            connection.execute(
+                text(
+                    f"UPDATE {facts} SET {name} = d.{name} FROM dim_{name} AS d "  # noqa: S608
+                    f"WHERE d.tenant_id = {facts}.tenant_id AND d.{name}_key = {facts}.{name}_key"
+                )
+            )
+            connection.execute(text(f"ALTER TABLE {facts} DROP COLUMN {name}_key"))
+            if not with_text:
+                connection.execute(text(f"ALTER TABLE {facts} DROP COLUMN {name}"))
+        for table in schema.STAR_TABLES:
+            connection.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608
+
+
+@pytest.mark.parametrize("with_text", [True, False], ids=["text-breakdowns", "no-breakdowns"])
+async def test_a_duckdb_file_made_before_the_star_gets_it_at_start_up(
+    tmp_path: Path, with_text: bool
+) -> None:
+    engine = create_database_engine(f"duckdb:///{tmp_path / 'old.duckdb'}")
+    try:
+        prepare_schema(engine)
+        rows = [_row("2026-03-02", 10, platform="ios"), _row("2026-04-30", 4, platform="web")]
+        _load(engine, tmp_path, "old", "old", rows)
+        before = await _platforms(engine, "old")
+        _as_before_the_star(engine, with_text=with_text)
+        prepare_schema(engine)
+        expected = before if with_text else [(("unknown",), 14, 4)]
+        assert await _platforms(engine, "old") == expected
+        every = ExplorerQuery(YEAR.date_from, YEAR.date_to, "month", ("region",))
+        explorer = SqlAlchemyExplorers(SqlAlchemyMetricsStore(engine)).for_tenant("old")
+        answer = await explorer.explore(query=every, after=None, limit=10)
+        assert [(row.period, row.keys, row.impressions) for row in answer] == [
+            (dt.date(2026, 3, 1), ("unknown",), 10),
+            (dt.date(2026, 4, 1), ("unknown",), 4),
+        ]
+    finally:
+        engine.dispose()

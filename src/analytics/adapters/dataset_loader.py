@@ -157,7 +157,8 @@ def _copy_duckdb(connection: Connection, table: Table, lines: Iterable[str]) -> 
         text_columns = ", ".join(f"'{name}'" for name in _text_columns(table))
         # Only the path is data, bound as a parameter; the rest comes from the schema.
         statement = text(
-            f"INSERT INTO {table.name} SELECT * FROM read_csv(:path, header = false, "  # noqa: S608
+            f"INSERT INTO {table.name} ({', '.join(table.columns.keys())}) "  # noqa: S608
+            "SELECT * FROM read_csv(:path, header = false, "
             f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', new_line = '\\n', "
             f"nullstr = '', force_not_null = [{text_columns}], columns = {{{types}}})"
         )
