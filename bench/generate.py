@@ -360,7 +360,23 @@ class Lookups:
     campaign: np.ndarray
     creator: np.ndarray
     cents: np.ndarray  # ".00" … ".99"
-    breakdowns: dict[str, np.ndarray]  # ",value" per breakdown, in BREAKDOWNS order
+    breakdowns: np.ndarray  # ",platform,region,…,placement" for every combination
+
+
+def _every_combination() -> np.ndarray:
+    """The text of every combination of breakdown values, indexed by `combination`."""
+    texts = [""]
+    for shares in BREAKDOWNS.values():
+        texts = [f"{text},{value}" for text in texts for value, _ in shares]
+    return np.array(texts, dtype=STR)
+
+
+def combination(chunk: dict[str, np.ndarray]) -> np.ndarray:
+    """Each row's combination number (mixed radix, the first breakdown most significant)."""
+    number = np.zeros(len(chunk["likes"]), dtype=np.int64)
+    for name, shares in BREAKDOWNS.items():
+        number = number * len(shares) + chunk[name]
+    return number
 
 
 def make_lookups(plan: Plan, campaigns: list[str], creators: list[str]) -> Lookups:
@@ -370,10 +386,7 @@ def make_lookups(plan: Plan, campaigns: list[str], creators: list[str]) -> Looku
         campaign=np.array([f"{c}," for c in campaigns], dtype=STR),
         creator=np.array([f"{c}," for c in creators], dtype=STR),
         cents=np.array([f".{c:02d}" for c in range(100)], dtype=STR),
-        breakdowns={
-            name: np.array([f",{value}" for value, _ in shares], dtype=STR)
-            for name, shares in BREAKDOWNS.items()
-        },
+        breakdowns=_every_combination() if plan.breakdowns else np.array([], dtype=STR),
     )
 
 
@@ -407,9 +420,8 @@ def format_rows(chunk: dict[str, np.ndarray], lookups: Lookups) -> bytes:
     revenue[chunk["unknown"]] = ""
     line = add(line, revenue)
     if "likes" in chunk:
-        for name, values in lookups.breakdowns.items():
-            line = add(line, values[chunk[name]])
-        line = add(add(line, ","), chunk["likes"].astype(STR))
+        line = add(add(line, lookups.breakdowns[combination(chunk)]), ",")
+        line = add(line, chunk["likes"].astype(STR))
     line = add(line, "\n")
     return "".join(line.tolist()).encode("utf-8")
 
