@@ -52,9 +52,14 @@ def fill_dimensions(
     named: Named,
 ) -> None:
     """The tenant's date and breakdown dimension rows of this load (a few hundred rows)."""
-    connection.execute(insert(named(schema.dim_date)), date_rows(tenant_id, dates))
-    for breakdown, table in schema.breakdown_dimensions.items():
-        connection.execute(insert(named(table)), dimension_rows(tenant_id, keys, breakdown))
+    written = [(schema.dim_date, date_rows(tenant_id, dates))]
+    written += [
+        (table, dimension_rows(tenant_id, keys, breakdown))
+        for breakdown, table in schema.breakdown_dimensions.items()
+    ]
+    for table, rows in written:
+        if rows:  # a dataset without metric rows has no dates
+            connection.execute(insert(named(table)), rows)
 
 
 def _roll_up(
