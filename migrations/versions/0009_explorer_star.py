@@ -4,9 +4,9 @@ Per tenant, like the facts (LIST partitions, swapped in by every load, migration
 `dim_date` (keyed by the date itself: its ISO week's Monday and its month's first day) and
 one table per breakdown, `dim_<breakdown>` (`<breakdown>_key` -> value, key 0 = `unknown` in
 every tenant). The six text columns of revision 0007 on the facts become `<breakdown>_key`
-INTEGER columns (default 0: a row without breakdowns is `unknown`). Three rollups keep the
-sums the explorer reads most (DECISIONS.md, "Metrics explorer: the star"): every breakdown
-per day (`breakdown_day_cube`), platform, region and device type per day and per month.
+INTEGER columns (default 0: a row without breakdowns is `unknown`). Two rollups keep the
+sums the explorer reads most (DECISIONS.md, "Metrics explorer"): platform, region and device
+type per day (`breakdown_day_core`) and per month (`breakdown_month_core`).
 
 No foreign keys from the facts to the dimensions, for the reasons of revision 0005 (an
 attach or drop would lock the referenced parent; validating 20M rows costs the load): every
@@ -73,7 +73,6 @@ PARENTS = {
     CONSTRAINT uq_dim_{name}_tenant_id_{name} UNIQUE (tenant_id, {name})"""
         for name in BREAKDOWNS
     },
-    "breakdown_day_cube": _rollup_ddl("breakdown_day_cube", "metric_date", BREAKDOWNS),
     "breakdown_day_core": _rollup_ddl("breakdown_day_core", "metric_date", CORE),
     "breakdown_month_core": _rollup_ddl("breakdown_month_core", "month_start", CORE),
 }
@@ -153,14 +152,10 @@ def _fill_dimensions() -> None:
 
 
 def _fill_rollups() -> None:
-    keys, core = _keys(BREAKDOWNS), _keys(CORE)
-    op.execute(
-        f"INSERT INTO breakdown_day_cube SELECT tenant_id, metric_date, {keys}, {SUMS} "
-        f"FROM {FACTS} GROUP BY tenant_id, metric_date, {keys}"
-    )
+    core = _keys(CORE)
     op.execute(
         f"INSERT INTO breakdown_day_core SELECT tenant_id, metric_date, {core}, {SUMS} "
-        f"FROM breakdown_day_cube GROUP BY tenant_id, metric_date, {core} "
+        f"FROM {FACTS} GROUP BY tenant_id, metric_date, {core} "
         f"ORDER BY tenant_id, metric_date, {core}"
     )
     op.execute(

@@ -15,7 +15,6 @@ BREAKDOWNS = ("platform", "region", "device_type", "age_group", "gender", "place
 STAR = (
     "dim_date",
     *(f"dim_{name}" for name in BREAKDOWNS),
-    "breakdown_day_cube",
     "breakdown_day_core",
     "breakdown_month_core",
 )

@@ -100,7 +100,6 @@ class _Source:
 _SOURCES = (
     _Source(schema.breakdown_month_core, "month_start", schema.CORE_BREAKDOWNS),
     _Source(schema.breakdown_day_core, "metric_date", schema.CORE_BREAKDOWNS),
-    _Source(schema.breakdown_day_cube, "metric_date", schema.BREAKDOWNS),
     _Source(schema.campaign_daily_metrics, "metric_date", schema.BREAKDOWNS, IDS),
 )
 

@@ -2,8 +2,8 @@
 
 Written in the publish's transaction, after the fact rows (and before the swap, PostgreSQL):
 the dimensions from the load's numbering (`BreakdownKeys`) and the dates its rows hold, the
-rollups from the facts: every breakdown per day (the cube), then the three core breakdowns
-per day from the cube and per month from that (each a fraction of the previous one's rows).
+rollups: the three core breakdowns per day from the facts, and per month from those (a
+fraction of their rows). A cube of every breakdown per day was measured and dropped (DECISIONS.md).
 """
 
 from __future__ import annotations
@@ -70,11 +70,10 @@ def _roll_up(
     *,
     dates: Table | None = None,
     one_tenant: bool,
-    ordered: bool = True,
 ) -> None:
     """`target` := the sums of `source` per period and `target`'s breakdown keys; the period
     is the source's day, or its month through the date dimension `dates` when given; rows
-    are written in period order when `ordered` (a small rollup: cheap to sort)."""
+    are written in period order (a few thousand a day at most: cheap to sort)."""
     keys = [column.name for column in target.columns if column.name.endswith("_key")]
     s = source.c
     if dates is not None:
@@ -89,17 +88,15 @@ def _roll_up(
     grouped = select(tenant, *groups, *sums).select_from(joined).group_by(*groups)
     if not one_tenant:  # DuckDB: one table for every tenant
         grouped = grouped.where(s.tenant_id == tenant_id)
-    if ordered:
-        grouped = grouped.order_by(*groups)
+    grouped = grouped.order_by(*groups)
     columns = ["tenant_id", period, *keys, *ALL_MEASURES]
     connection.execute(insert(target).from_select(columns, grouped))
 
 
 def fill_rollups(connection: Connection, tenant_id: str, named: Named, *, one_tenant: bool) -> None:
-    """The cube from the facts, the daily core from the cube, the monthly core from that."""
-    cube, day_core = named(schema.breakdown_day_cube), named(schema.breakdown_day_core)
+    """The daily core from the facts, the monthly core from that."""
+    day_core = named(schema.breakdown_day_core)
     facts, dates = named(schema.campaign_daily_metrics), named(schema.dim_date)
-    _roll_up(connection, tenant_id, facts, cube, one_tenant=one_tenant, ordered=False)
-    _roll_up(connection, tenant_id, cube, day_core, one_tenant=one_tenant)
+    _roll_up(connection, tenant_id, facts, day_core, one_tenant=one_tenant)
     month_core = named(schema.breakdown_month_core)
     _roll_up(connection, tenant_id, day_core, month_core, dates=dates, one_tenant=one_tenant)
