@@ -42,7 +42,6 @@ MEASURES = """
     revenue NUMERIC(38, 2),
     likes NUMERIC(38, 0) NOT NULL"""
 SUMS = "sum(impressions), sum(clicks), sum(conversions), sum(spend), sum(revenue), sum(likes)"
-MEASURE_NAMES = "impressions, clicks, conversions, spend, revenue, likes"
 
 
 def _keys(names: tuple[str, ...]) -> str:
