@@ -6,8 +6,8 @@
 `http` (default): serves the database with `analytics serve` (anonymous requests read
 `--tenant`) and runs wrk at `--connections` (16) for each question:
   (a) a quarter of daily totals by platform (the four quarters of the data's first year,
-      drawn at random per request), the whole answer in one page (limit 1000);
-  (b) a year of monthly totals by region and device type (limit 1000).
+      drawn at random per request), the whole answer in one page (`--limit`, 1000);
+  (b) a year of monthly totals by region and device type (the same page size).
 `sources`: the statement the builder makes for each question, run against every table it
 could read (month rollup, day rollup, the facts), EXPLAIN ANALYZE'd `--repeat`
 times each in one session: the median execution time says what each physical design costs.
@@ -34,7 +34,7 @@ from api import ms
 
 QUESTIONS = {
     "a_quarter_daily_by_platform": (
-        "/metrics?{id}&granularity=day&group_by=platform&limit=1000",
+        "/metrics?{id}&granularity=day&group_by=platform&limit={limit}",
         [
             "date_from=2025-01-01&date_to=2025-03-31",
             "date_from=2025-04-01&date_to=2025-06-30",
@@ -43,7 +43,7 @@ QUESTIONS = {
         ],
     ),
     "b_year_monthly_by_region_device": (
-        "/metrics?{id}&granularity=month&group_by=region,device_type&limit=1000",
+        "/metrics?{id}&granularity=month&group_by=region,device_type&limit={limit}",
         ["date_from=2025-01-01&date_to=2025-12-31"],
     ),
 }
@@ -85,7 +85,8 @@ def http(args: argparse.Namespace) -> dict[str, Any]:
     env |= {"ANONYMOUS_TENANT": args.tenant, "SCHEDULER_ENABLED": "false", "LOG_LEVEL": "WARNING"}
     results = {}
     with lib.Server("explorer-serve", command, port, env=env) as server:
-        for name, (template, ids) in QUESTIONS.items():
+        for name, (pattern, ids) in QUESTIONS.items():
+            template = pattern.replace("{limit}", str(args.limit))
             status, body = lib.http_get(server.base_url + template.replace("{id}", ids[0]))
             rows = len(json.loads(body)["rows"]) if status == 200 else None
             print(f"{name}: HTTP {status}, {rows} rows", file=sys.stderr)
@@ -169,6 +170,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--limit", type=int, default=1000, help="page size (http)")
     return parser.parse_args(argv)
 
 
@@ -178,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     measured = http(args) if args.only == "http" else sources(args)
     out = lib.OUT_DIR / f"explorer-{args.database}.json"
     previous = lib.read_json(out) if out.exists() else {}
-    key = f"{args.only}-w{args.workers}-c{args.connections}"
+    key = f"{args.only}-w{args.workers}-c{args.connections}-l{args.limit}"
     previous[key] = {"machine": lib.machine_info(), "results": measured}
     lib.write_json(out, previous)
     print(json.dumps(measured, indent=2))
