@@ -2,6 +2,7 @@
 
     python bench/generate.py OUT_DIR --rows 20000000 [--campaigns 2000] [--creators 50000]
                              [--days 365] [--seed 42] [--start-date 2025-01-01]
+    python bench/generate.py OUT_DIR --rows 20000000 --breakdowns   # with CONTRACT.md §8 columns
     python bench/generate.py --smoke            # 2,000 rows into bench/out/smoke/data, checked
 
 Shaped like real daily drops: the metrics file is ordered day by day (campaigns interleaved
@@ -10,6 +11,11 @@ get no rows at all), creators are drawn from a Zipf-like power law, several rows
 (date, campaign, creator), ~10% of rows have unknown (empty) revenue and ~5% are all zero.
 Money has exactly 2 decimals. A few ids and many names are non-ASCII, and a few names hold
 commas and quotes (RFC 4180 quoted). `benchmarks.json` has thresholds for every campaign.
+
+`--breakdowns` adds the optional columns of CONTRACT.md §8 (platform, region, device_type,
+age_group, gender, placement: skewed categorical draws, a few percent empty, which reads as
+`unknown`; likes: a small share of impressions). They are drawn from a generator of their
+own, so every other column is the same with or without them (and so are Part I's answers).
 
 The same arguments always give the same bytes: every random draw is made day by day from
 seeded generators, so the chunk size only changes speed. Rows are formatted with numpy
@@ -36,6 +42,53 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import OUT_DIR
 
 HEADER = "metric_date,campaign_id,creator_id,impressions,clicks,conversions,spend,revenue\n"
+# CONTRACT.md §8: (value, share) per breakdown, skewed like a real ad account; "" is empty.
+BREAKDOWNS: dict[str, tuple[tuple[str, float], ...]] = {
+    "platform": (
+        ("instagram", 0.38),
+        ("tiktok", 0.27),
+        ("youtube", 0.17),
+        ("facebook", 0.10),
+        ("snapchat", 0.04),
+        ("", 0.04),
+    ),
+    "region": (
+        ("us", 0.34),
+        ("eu", 0.24),
+        ("apac", 0.12),
+        ("uk", 0.10),
+        ("latam", 0.09),
+        ("mena", 0.04),
+        ("africa", 0.02),
+        ("", 0.05),
+    ),
+    "device_type": (
+        ("mobile", 0.72),
+        ("desktop", 0.17),
+        ("tablet", 0.06),
+        ("ctv", 0.02),
+        ("", 0.03),
+    ),
+    "age_group": (
+        ("18-24", 0.30),
+        ("25-34", 0.31),
+        ("35-44", 0.16),
+        ("45-54", 0.08),
+        ("13-17", 0.06),
+        ("55+", 0.05),
+        ("", 0.04),
+    ),
+    "gender": (("female", 0.49), ("male", 0.44), ("other", 0.02), ("", 0.05)),
+    "placement": (
+        ("feed", 0.44),
+        ("stories", 0.22),
+        ("reels", 0.18),
+        ("search", 0.06),
+        ("in_stream", 0.06),
+        ("", 0.04),
+    ),
+}
+LIKE_RATE = 0.004  # likes per impression, before each row's own lognormal factor
 STR = StringDType()
 UNKNOWN_REVENUE_SHARE = 0.10
 ALL_ZERO_SHARE = 0.05
@@ -149,6 +202,7 @@ class Plan:
     seed: int
     start_date: date
     chunk_rows: int = 1_000_000
+    breakdowns: bool = False
 
 
 @dataclass(frozen=True)
@@ -306,6 +360,23 @@ class Lookups:
     campaign: np.ndarray
     creator: np.ndarray
     cents: np.ndarray  # ".00" … ".99"
+    breakdowns: np.ndarray  # ",platform,region,…,placement" for every combination
+
+
+def _every_combination() -> np.ndarray:
+    """The text of every combination of breakdown values, indexed by `combination`."""
+    texts = [""]
+    for shares in BREAKDOWNS.values():
+        texts = [f"{text},{value}" for text in texts for value, _ in shares]
+    return np.array(texts, dtype=STR)
+
+
+def combination(chunk: dict[str, np.ndarray]) -> np.ndarray:
+    """Each row's combination number (mixed radix, the first breakdown most significant)."""
+    number = np.zeros(len(chunk["likes"]), dtype=np.int64)
+    for name, shares in BREAKDOWNS.items():
+        number = number * len(shares) + chunk[name]
+    return number
 
 
 def make_lookups(plan: Plan, campaigns: list[str], creators: list[str]) -> Lookups:
@@ -315,7 +386,22 @@ def make_lookups(plan: Plan, campaigns: list[str], creators: list[str]) -> Looku
         campaign=np.array([f"{c}," for c in campaigns], dtype=STR),
         creator=np.array([f"{c}," for c in creators], dtype=STR),
         cents=np.array([f".{c:02d}" for c in range(100)], dtype=STR),
+        breakdowns=_every_combination() if plan.breakdowns else np.array([], dtype=STR),
     )
+
+
+def draw_breakdowns(rng: np.random.Generator, impressions: np.ndarray) -> dict[str, np.ndarray]:
+    """Each breakdown's value (an index into BREAKDOWNS) and likes, for rows of a day."""
+    count = len(impressions)
+    drawn = {}
+    for name, shares in BREAKDOWNS.items():
+        cdf = np.cumsum([share for _, share in shares])
+        drawn[name] = np.minimum(
+            np.searchsorted(cdf / cdf[-1], rng.random(count), side="right"), len(shares) - 1
+        )
+    rate = np.minimum(LIKE_RATE * rng.lognormal(0.0, 0.8, count), 1.0)
+    drawn["likes"] = rng.binomial(impressions, rate)
+    return drawn
 
 
 def money(cents: np.ndarray, lookups: Lookups) -> np.ndarray:
@@ -332,7 +418,11 @@ def format_rows(chunk: dict[str, np.ndarray], lookups: Lookups) -> bytes:
     line = add(add(line, money(chunk["spend"], lookups)), ",")
     revenue = money(chunk["revenue"], lookups)
     revenue[chunk["unknown"]] = ""
-    line = add(add(line, revenue), "\n")
+    line = add(line, revenue)
+    if "likes" in chunk:
+        line = add(add(line, lookups.breakdowns[combination(chunk)]), ",")
+        line = add(line, chunk["likes"].astype(STR))
+    line = add(line, "\n")
     return "".join(line.tolist()).encode("utf-8")
 
 
@@ -349,6 +439,8 @@ def generate(plan: Plan, out_dir: Path) -> dict:
     dims_rng, profile_rng, row_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(plan.seed).spawn(3)
     )
+    # Its own sequence: the other columns are the same bytes with or without breakdowns.
+    breakdown_rng = np.random.default_rng(np.random.SeedSequence([plan.seed, 8]))
     campaigns, creators = campaign_ids(plan.campaigns), creator_ids(plan.creators)
     write_dimension(
         out_dir / "campaigns.csv",
@@ -364,7 +456,8 @@ def generate(plan: Plan, out_dir: Path) -> dict:
     benchmarks = thresholds(profile_rng, profiles, campaigns)
     write_benchmarks(out_dir / "benchmarks.json", benchmarks)
 
-    size = write_metrics(plan, out_dir, profiles, profile_rng, row_rng, campaigns, creators)
+    rngs = (profile_rng, row_rng, breakdown_rng if plan.breakdowns else None)
+    size = write_metrics(plan, out_dir, profiles, rngs, campaigns, creators)
     seconds = time.perf_counter() - started
     manifest = {
         **asdict(plan),
@@ -374,6 +467,8 @@ def generate(plan: Plan, out_dir: Path) -> dict:
         "rows_per_s": round(plan.rows / seconds),
     }
     del manifest["chunk_rows"]
+    if not plan.breakdowns:  # the default manifest stays as it was
+        del manifest["breakdowns"]
     (out_dir / "generator-manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
@@ -382,12 +477,13 @@ def write_metrics(
     plan: Plan,
     out_dir: Path,
     profiles: CampaignProfiles,
-    profile_rng: np.random.Generator,
-    row_rng: np.random.Generator,
+    rngs: tuple[np.random.Generator, np.random.Generator, np.random.Generator | None],
     campaigns: list[str],
     creators: list[str],
 ) -> int:
-    """Day by day; a chunk of days is formatted while the previous one is being written."""
+    """Day by day; a chunk of days is formatted while the previous one is being written.
+    `rngs`: profiles, rows and breakdowns (None: no breakdown columns)."""
+    profile_rng, row_rng, breakdown_rng = rngs
     zipf = 1.0 / np.arange(1, plan.creators + 1) ** ZIPF_EXPONENT
     creator_cdf = np.cumsum(zipf) / zipf.sum()
     creator_order = profile_rng.permutation(plan.creators)  # popularity is not id order
@@ -396,9 +492,12 @@ def write_metrics(
     started, written, pending, parts = time.perf_counter(), 0, None, []
     path = out_dir / "campaign_daily_metrics.csv"
     with path.open("wb", buffering=1 << 24) as out, ThreadPoolExecutor(1) as writer:
-        out.write(HEADER.encode())
+        out.write(header(breakdown_rng is not None).encode())
         for day, count in enumerate(per_day):
-            parts.append(draw_day(row_rng, day, int(count), profiles, creator_cdf, creator_order))
+            part = draw_day(row_rng, day, int(count), profiles, creator_cdf, creator_order)
+            if breakdown_rng is not None:
+                part |= draw_breakdowns(breakdown_rng, part["impressions"])
+            parts.append(part)
             chunk_size = sum(len(part["day"]) for part in parts)
             if chunk_size < plan.chunk_rows and day < plan.days - 1:
                 continue
@@ -411,6 +510,12 @@ def write_metrics(
         if pending is not None:
             pending.result()
     return path.stat().st_size
+
+
+def header(breakdowns: bool) -> str:
+    if not breakdowns:
+        return HEADER
+    return HEADER[:-1] + "," + ",".join(BREAKDOWNS) + ",likes\n"
 
 
 def report_progress(days: int, total_days: int, rows: int, seconds: float) -> None:
@@ -436,6 +541,10 @@ def smoke_check(out_dir: Path, plan: Plan) -> None:
     assert all(r["revenue"] == "" or money_re.fullmatch(r["revenue"]) for r in rows)
     assert [r["metric_date"] for r in rows] == sorted(r["metric_date"] for r in rows)
     assert set(json.loads((out_dir / "benchmarks.json").read_text())) == campaigns
+    if plan.breakdowns:
+        for name, shares in BREAKDOWNS.items():
+            assert {r[name] for r in rows} <= {value for value, _ in shares}, name
+        assert all(0 <= int(r["likes"]) <= int(r["impressions"]) for r in rows)
     unknown = sum(r["revenue"] == "" for r in rows) / len(rows)
     print(f"smoke check ok: {len(rows)} rows, {unknown:.0%} unknown revenue")
 
@@ -451,6 +560,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--start-date", type=date.fromisoformat, default=date(2025, 1, 1))
     parser.add_argument("--chunk-rows", type=int, default=1_000_000, help="rows per write")
     parser.add_argument("--smoke", action="store_true", help="2,000 rows, checked")
+    parser.add_argument(
+        "--breakdowns", action="store_true", help="add the §8 breakdown columns and likes"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.rows, args.campaigns, args.creators, args.days = 2000, 20, 200, 30
@@ -472,6 +584,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         start_date=args.start_date,
         chunk_rows=args.chunk_rows,
+        breakdowns=args.breakdowns,
     )
     manifest = generate(plan, args.out_dir)
     print(

@@ -8,7 +8,9 @@ import io
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from tests.integration import test_data_loading as loading
 from tests.integration.test_data_loading import (  # noqa: F401 - the autouse engine fixture
     METRICS_HEADER,
     create_embedded_engine,
@@ -19,13 +21,28 @@ from tests.integration.test_data_loading import (  # noqa: F401 - the autouse en
     write_dir,
 )
 
-OPTIONAL = "platform,region,device_type,age_group,gender,placement,likes"
+BREAKDOWNS = ("platform", "region", "device_type", "age_group", "gender", "placement")
+OPTIONAL = ",".join((*BREAKDOWNS, "likes"))
 
 
 def _stored_optional(path: Path) -> list[tuple[object, ...]]:
+    """Each fact row's breakdowns (read through the tenant's dimension tables) and likes."""
+    names = BREAKDOWNS
+    joins = " ".join(
+        f"JOIN dim_{name} AS d_{name} ON d_{name}.tenant_id = f.tenant_id "
+        f"AND d_{name}.{name}_key = f.{name}_key"
+        for name in names
+    )
+    values = ", ".join(f"d_{name}.{name}" for name in names)
+    statement = (
+        f"SELECT {values}, f.likes FROM campaign_daily_metrics AS f {joins} "  # noqa: S608
+        "WHERE f.tenant_id = :tenant"
+    )
     engine = create_embedded_engine(path)
     try:
-        return sorted(row[8:] for row in table_rows(engine, "campaign_daily_metrics"))
+        with engine.connect() as connection:
+            rows = connection.execute(text(statement), {"tenant": loading._tenant})
+            return sorted(tuple(row) for row in rows)
     finally:
         engine.dispose()
 

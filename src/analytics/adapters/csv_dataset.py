@@ -13,7 +13,7 @@ import datetime as dt
 import io
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -38,7 +38,6 @@ METRIC_COLUMNS = (
 BREAKDOWN_COLUMNS = ("platform", "region", "device_type", "age_group", "gender", "placement")
 OPTIONAL_METRIC_COLUMNS = (*BREAKDOWN_COLUMNS, "likes")
 UNKNOWN = "unknown"
-ABSENT_OPTIONAL_FIELDS = f",{','.join([UNKNOWN] * len(BREAKDOWN_COLUMNS))},0\n"
 MAX_BREAKDOWN_LENGTH = 255
 MAX_REPORTED_ERRORS = 20
 MAX_COUNT = 2**63 - 1
@@ -52,6 +51,8 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # and revenue or nothing. A field holding a comma adds a comma and cannot match.
 _FAST_COUNT = r"[0-9]{1,18}"
 _FAST_MONEY = r"(?:[0-9]{1,16}(?:\.[0-9]{0,2})?|\.[0-9]{1,2})"
+_FAST_LIKES = re.compile(_FAST_COUNT)
+_NEEDS_QUOTES = re.compile(r'["\r\n]')
 _VALID_MEASURES = re.compile(
     rf"{_FAST_COUNT},{_FAST_COUNT},{_FAST_COUNT},{_FAST_MONEY},{_FAST_MONEY}?"
 )
@@ -328,6 +329,16 @@ def breakdown_problem(text: str) -> str | None:
     return None
 
 
+Tail = Callable[[tuple[str, ...], str], str]
+"""The end of a metric line from its breakdown values (`unknown` for empty) and its likes
+("" for none): `,` + the stored fields + the line break (the loader's surrogate keys)."""
+
+
+def text_tail(breakdowns: tuple[str, ...], likes: str) -> str:
+    """The breakdowns as text and likes as a count (0 for none)."""
+    return csv_line(["", *breakdowns, likes or "0"])
+
+
 class MetricsValidator:
     """Checks metric records; ids against the dimensions (skipped for an unreadable one)."""
 
@@ -336,31 +347,34 @@ class MetricsValidator:
         campaign_ids: Iterable[str] | None,
         creator_ids: Iterable[str] | None,
         errors: ErrorLog,
+        tail: Tail = text_tail,
     ) -> None:
         self._campaigns = None if campaign_ids is None else frozenset(campaign_ids)
         self._creators = None if creator_ids is None else frozenset(creator_ids)
         self._errors = errors
+        self._tail = tail
         self._good_dates: set[str] = set()
 
+    @property
+    def dates(self) -> frozenset[str]:
+        """The valid dates seen so far (YYYY-MM-DD)."""
+        return frozenset(self._good_dates)
+
     def lines(self, path: Path) -> Iterator[str]:
-        """The valid rows of a metrics file as CSV lines (with their line break) in
-        METRIC_COLUMNS then OPTIONAL_METRIC_COLUMNS order, revenue empty when unknown,
-        breakdowns `unknown` and likes 0 when empty or absent; errors are logged.
+        """The valid rows of a metrics file as CSV lines (with their line break): the
+        METRIC_COLUMNS fields, revenue empty when unknown, then `tail` of the breakdowns
+        (`unknown` when empty or absent) and likes; errors are logged.
 
         Rows are checked by one pattern first; only a row that fails it is examined field by
-        field to say what is wrong. A row read as one unquoted line in the standard layout
-        (no optional column) is passed on as it is, the optional fields' defaults appended;
-        any other is written anew."""
+        field to say what is wrong. The required fields of a record read from one unquoted
+        line are passed on as they are; any other record is written anew."""
         campaigns, creators, good_dates = self._campaigns, self._creators, self._good_dates
-        plain, tail = len(METRIC_COLUMNS), ABSENT_OPTIONAL_FIELDS  # locals: the hot loop
+        plain, tail = len(METRIC_COLUMNS), self._tail  # locals: the hot loop
+        absent = tail((UNKNOWN,) * len(BREAKDOWN_COLUMNS), "")
         records = read_records(path, METRIC_COLUMNS, self._errors, OPTIONAL_METRIC_COLUMNS)
         for line, fields, text in records:
-            if len(fields) != plain:
-                row = self._with_optional(path.name, line, fields)
-                if row is not None:
-                    yield row
-                continue
-            date, campaign, creator, impressions, clicks, conversions, spend, revenue = fields
+            base = fields if len(fields) == plain else fields[:plain]
+            date, campaign, creator, impressions, clicks, conversions, spend, revenue = base
             valid = (
                 date in good_dates
                 and (campaigns is None or campaign in campaigns)
@@ -369,13 +383,34 @@ class MetricsValidator:
                     f"{impressions},{clicks},{conversions},{spend},{revenue}"
                 )
             )
+            if len(fields) != plain:
+                row = self._optional_row(path.name, line, fields, checked=bool(valid))
+                if row is not None:
+                    yield row
+                continue
             if not valid:
                 problems = self._problems(fields)
                 for column, reason in problems:
                     self._errors.add(path.name, line, column, reason)
                 if problems:
                     continue
-            yield text + tail if text is not None else csv_line(fields)[:-1] + tail
+            yield (text if text is not None else csv_line(fields)[:-1]) + absent
+
+    def _optional_row(
+        self, file: str, line: int, fields: list[str], *, checked: bool
+    ) -> str | None:
+        """A record with optional columns as a line, or None (its errors logged). `checked`:
+        its required fields already passed the fast check."""
+        base, breakdowns, likes = fields[:8], fields[8:-1], fields[-1]
+        fast = (
+            checked
+            and (likes == "" or _FAST_LIKES.fullmatch(likes))
+            and all(len(v) <= MAX_BREAKDOWN_LENGTH and "\x00" not in v for v in breakdowns)
+        )
+        if not fast:
+            return self._with_optional(file, line, fields)
+        values = tuple(value or UNKNOWN for value in breakdowns)
+        return _base_text(base) + self._tail(values, likes)
 
     def _with_optional(self, file: str, line: int, fields: list[str]) -> str | None:
         """A record with optional columns as a line, or None (its errors logged)."""
@@ -392,7 +427,7 @@ class MetricsValidator:
             problems.append(("likes", reason))
         for column, reason in problems:
             self._errors.add(file, line, column, reason)
-        return None if problems else csv_line([*base, *values, likes or "0"])
+        return None if problems else _base_text(base) + self._tail(tuple(values), likes)
 
     def _problems(self, fields: list[str]) -> list[tuple[str, str]]:
         date, campaign, creator, impressions, clicks, conversions, spend, revenue = fields
@@ -424,6 +459,15 @@ class MetricsValidator:
         if reason is not None:
             problems.append(("revenue", reason))
         return problems
+
+
+def _base_text(fields: list[str]) -> str:
+    """The required fields as CSV (no line break): joined as they are when none needs
+    quoting (the common case), else written by the csv module."""
+    joined = ",".join(fields)
+    if joined.count(",") == len(fields) - 1 and not _NEEDS_QUOTES.search(joined):
+        return joined
+    return csv_line(fields)[:-1]
 
 
 def csv_line(fields: Sequence[object]) -> str:

@@ -35,7 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from analytics.adapters import catalog_loads, postgres_publish, schema
+from analytics.adapters import catalog_loads, postgres_publish, schema, star_loads
+from analytics.adapters.breakdown_keys import BreakdownKeys
 from analytics.adapters.catalog_clock import writer_lock
 from analytics.adapters.csv_dataset import (
     CAMPAIGNS_FILE,
@@ -64,11 +65,13 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 100_000
 LOAD_LOCK_KEY = 7_236_001  # pg_advisory_xact_lock key: one loader at a time per database
-# Replaced whole for the tenant: the facts, then the rollups computed from them.
+# Replaced whole for the tenant: the facts, then the rollups computed from them, and the
+# explorer's dimensions and rollups (its star).
 REPLACED_TABLES = (
     schema.campaign_daily_metrics,
     schema.campaign_day_totals,
     schema.campaign_creator_totals,
+    *schema.STAR_TABLES,
 )
 
 
@@ -154,7 +157,8 @@ def _copy_duckdb(connection: Connection, table: Table, lines: Iterable[str]) -> 
         text_columns = ", ".join(f"'{name}'" for name in _text_columns(table))
         # Only the path is data, bound as a parameter; the rest comes from the schema.
         statement = text(
-            f"INSERT INTO {table.name} SELECT * FROM read_csv(:path, header = false, "  # noqa: S608
+            f"INSERT INTO {table.name} ({', '.join(table.columns.keys())}) "  # noqa: S608
+            "SELECT * FROM read_csv(:path, header = false, "
             f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', new_line = '\\n', "
             f"nullstr = '', force_not_null = [{text_columns}], columns = {{{types}}})"
         )
@@ -162,10 +166,8 @@ def _copy_duckdb(connection: Connection, table: Table, lines: Iterable[str]) -> 
     return count
 
 
-def _refresh_rollups(connection: Connection, tenant_id: str, load_id: int | None) -> None:
-    """Fill the tenant's rollups from its fact rows: exact sums per campaign and day, and per
-    campaign and creator (into the partitions of load `load_id` on PostgreSQL, which hold
-    that tenant alone: analysed first, grouped without the tenant column)."""
+def _named(load_id: int | None) -> star_loads.Named:
+    """The table a load writes: the partition of load `load_id`, or the table (DuckDB)."""
 
     def named(table: Table) -> Table:
         if load_id is None:
@@ -173,6 +175,14 @@ def _refresh_rollups(connection: Connection, tenant_id: str, load_id: int | None
         name = postgres_publish.partition_name(table.name, load_id)
         return table.to_metadata(MetaData(), name=name)
 
+    return named
+
+
+def _refresh_rollups(connection: Connection, tenant_id: str, load_id: int | None) -> None:
+    """Fill the tenant's rollups from its fact rows: exact sums per campaign and day, and per
+    campaign and creator (into the partitions of load `load_id` on PostgreSQL, which hold
+    that tenant alone: analysed first, grouped without the tenant column)."""
+    named = _named(load_id)
     facts_table = named(schema.campaign_daily_metrics)
     facts = facts_table.c
     if load_id is not None:
@@ -256,7 +266,11 @@ def _publish(
     metric_rows = copy(connection, source, tenant_id, load_id)
     source.errors.raise_if_any(source.name)  # rolls the transaction back
     phases.start(ROLLUPS)
-    _refresh_rollups(connection, tenant_id, load_id if postgres else None)
+    written = load_id if postgres else None
+    _refresh_rollups(connection, tenant_id, written)
+    dates = source.validator.dates  # every date of the rows (any bad row refused the load)
+    star_loads.fill_dimensions(connection, tenant_id, source.keys, dates, _named(written))
+    star_loads.fill_rollups(connection, tenant_id, _named(written), one_tenant=postgres)
     catalog_loads.merge_dimensions(connection, tenant_id)
     if postgres:
         names = [table.name for table in REPLACED_TABLES]
@@ -281,6 +295,8 @@ class _Source:
     creators: dict[str, str]
     metrics: Iterator[str]
     errors: ErrorLog
+    validator: MetricsValidator
+    keys: BreakdownKeys
 
 
 def _read(data_dir: Path, phases: PhaseLog) -> _Source:
@@ -289,14 +305,15 @@ def _read(data_dir: Path, phases: PhaseLog) -> _Source:
     errors = ErrorLog()
     campaigns = read_dimension(data_dir / CAMPAIGNS_FILE, "campaign_id", "campaign_name", errors)
     creators = read_dimension(data_dir / CREATORS_FILE, "creator_id", "creator_name", errors)
-    validator = MetricsValidator(campaigns, creators, errors)
+    keys = BreakdownKeys()
+    validator = MetricsValidator(campaigns, creators, errors, tail=keys.tail)
     metrics = _counted(validator.lines(data_dir / METRICS_FILE), phases)
     if campaigns is None or creators is None or errors.count:
         phases.start(VALIDATING)
         for _ in metrics:  # report every error of the directory, write nothing
             pass
         _refuse(str(data_dir), errors, phases)
-    return _Source(str(data_dir), campaigns, creators, metrics, errors)
+    return _Source(str(data_dir), campaigns, creators, metrics, errors, validator, keys)
 
 
 def _refuse(name: str, errors: ErrorLog, phases: PhaseLog) -> NoReturn:

@@ -8,7 +8,13 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event, text
 
-from analytics.adapters import catalog_loads, connection_deadlines, migrations, schema
+from analytics.adapters import (
+    catalog_loads,
+    connection_deadlines,
+    migrations,
+    schema,
+    star_upgrade,
+)
 from analytics.adapters.sql_access import add_tenant_if_missing
 from analytics.domain.access import DEFAULT_TENANT
 
@@ -100,6 +106,7 @@ def prepare_schema(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         schema.metadata.create_all(engine)
         _add_missing_columns(engine, schema.campaign_daily_metrics)
+        star_upgrade.upgrade_text_breakdowns(engine)
         with engine.begin() as connection:
             catalog_loads.add_missing_catalog_columns(connection)
             add_tenant_if_missing(connection, DEFAULT_TENANT, "Default")

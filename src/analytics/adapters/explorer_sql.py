@@ -4,6 +4,11 @@ the same for DuckDB and PostgreSQL (SQLAlchemy Core).
 Values (tenant, dates, filter values, the cursor's position) are always bound parameters;
 column names come from the schema through the allow-lists of `domain.explorer` only.
 
+It reads the star (migration 0009): the smallest rollup that keeps every dimension the
+question groups or filters by (per month when the range is whole months), else the facts;
+sums per period and breakdown key first, then the keys' values from the dimension tables.
+Periods come from the date dimension (its week and month starts), the same on both engines.
+
 Exact on every engine, as in `sql/campaign_performance.sql`: counts are summed as
 NUMERIC(38, 0), money as NUMERIC(38, 2); a rate n / d is rounded to 4 places half away from
 zero with integers only, k = floor((20000 n + d) / (2 d)) (n, d >= 0; the rate is k / 10000),
@@ -13,15 +18,17 @@ HUGEINT on DuckDB, where `/` on decimals is double precision). Money enters rate
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Date,
-    DateTime,
     Numeric,
     Select,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -37,6 +44,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from analytics.adapters import schema
 from analytics.domain.explorer import AMOUNTS, COUNTS, MEASURES, PERIOD, ExplorerQuery, Position
+
+IDS = ("campaign_id", "creator_id")
 
 WholeNumber = Numeric(38, 0)
 Amount = Numeric(38, 2)
@@ -72,39 +81,111 @@ def _rate(numerator: ColumnElement[Any], denominator: ColumnElement[Any]) -> Col
     return case((denominator == 0, _constant(0)), else_=cast(quotient, WholeNumber))
 
 
-def _period(granularity: str, metric_date: ColumnElement[Any]) -> ColumnElement[Any] | None:
-    """The first day of the row's bucket (ISO weeks start on Monday); None for `total`."""
-    if granularity == "total":
-        return None
-    if granularity == "day":
-        return metric_date
-    truncated = func.date_trunc(granularity, cast(metric_date, DateTime()))
-    return cast(truncated, Date)
-
-
 def _sum(column: ColumnElement[Any], kind: Numeric) -> ColumnElement[Any]:
     return cast(func.coalesce(func.sum(column), _constant(0)), kind)
 
 
-def _totals(query: ExplorerQuery, tenant_id: str) -> Select[Any]:
-    facts = schema.campaign_daily_metrics.c
-    period = _period(query.granularity, facts.metric_date)
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """A table the totals can be summed from: its period column and the dimensions it keeps
+    (breakdowns as keys; ids as themselves)."""
+
+    table: Table
+    period: str  # "metric_date" or "month_start"
+    breakdowns: tuple[str, ...]
+    ids: tuple[str, ...] = ()
+
+
+# Smallest first: the first that keeps every dimension asked for answers (DECISIONS.md).
+_SOURCES = (
+    _Source(schema.breakdown_month_core, "month_start", schema.CORE_BREAKDOWNS),
+    _Source(schema.breakdown_day_core, "metric_date", schema.CORE_BREAKDOWNS),
+    _Source(schema.campaign_daily_metrics, "metric_date", schema.BREAKDOWNS, IDS),
+)
+
+
+def _whole_months(query: ExplorerQuery) -> bool:
+    """True when the range is whole months and no bucket is finer than a month."""
+    after_last = query.date_to + dt.timedelta(days=1)
+    return query.granularity in ("month", "total") and query.date_from.day == after_last.day == 1
+
+
+def _source(query: ExplorerQuery) -> _Source:
+    asked = set(query.group_by) | {name for name, _ in query.filters}
+    for source in _SOURCES:
+        if source.period == "month_start" and not _whole_months(query):
+            continue
+        if asked <= set(source.breakdowns) | set(source.ids):
+            return source
+    raise AssertionError("the facts keep every dimension")  # pragma: no cover
+
+
+def _key_filter(name: str, values: tuple[str, ...], tenant: ColumnElement[Any]) -> Any:
+    """The keys of the tenant's rows whose breakdown `name` is one of `values`."""
+    dimension = schema.breakdown_dimensions[name]
+    return (
+        select(dimension.c[f"{name}_key"])
+        .where(dimension.c.tenant_id == tenant, dimension.c[name].in_(values))
+        .scalar_subquery()
+    )
+
+
+def _grouped(query: ExplorerQuery, tenant_id: str) -> tuple[Select[Any], _Source]:
+    """The sums per period and group, breakdowns still as keys."""
+    source = _source(query)
+    rows = source.table.c
+    tenant = literal(tenant_id, schema.tenants.c.tenant_id.type)
+    joined: Any = source.table
+    period: ColumnElement[Any] | None = None
+    if query.granularity in ("week", "month") and source.period == "metric_date":
+        dates = schema.dim_date.c
+        on = and_(dates.tenant_id == tenant, dates.metric_date == rows.metric_date)
+        joined = joined.join(schema.dim_date, on)
+        period = dates.week_start if query.granularity == "week" else dates.month_start
+    elif query.granularity != "total":
+        period = rows[source.period]
     groups = [] if period is None else [period.label(PERIOD)]
-    groups += [facts[name].label(name) for name in query.group_by]
-    sums = [
-        cast(func.coalesce(func.sum(facts[name]), 0), WholeNumber).label(name) for name in COUNTS
+    groups += [
+        rows[name].label(name) if name in source.ids else rows[f"{name}_key"].label(name)
+        for name in query.group_by
     ]
-    sums += [cast(func.coalesce(func.sum(facts[name]), 0), Amount).label(name) for name in AMOUNTS]
+    sums = [_sum(rows[name], WholeNumber).label(name) for name in COUNTS]
+    sums += [_sum(rows[name], Amount).label(name) for name in AMOUNTS]
     conditions = [
-        facts.tenant_id == tenant_id,
-        facts.metric_date >= query.date_from,
-        facts.metric_date <= query.date_to,
+        rows.tenant_id == tenant,
+        rows[source.period] >= query.date_from,
+        rows[source.period] <= query.date_to,
     ]
-    conditions += [facts[name].in_(values) if values else false() for name, values in query.filters]
-    grouped = select(*groups, *sums).where(*conditions)
+    for name, values in query.filters:
+        if not values:
+            conditions.append(false())
+        elif name in source.ids:
+            conditions.append(rows[name].in_(values))
+        else:
+            conditions.append(rows[f"{name}_key"].in_(_key_filter(name, values, tenant)))
+    grouped = select(*groups, *sums).select_from(joined).where(*conditions)
     if groups:
         grouped = grouped.group_by(*(column.element for column in groups))
-    return grouped.having(func.count() > 0)  # no rows, no group (not even a total)
+    return grouped.having(func.count() > 0), source  # no rows, no group (not even a total)
+
+
+def _totals(query: ExplorerQuery, tenant_id: str) -> Select[Any]:
+    """The sums per period and group, breakdown keys replaced by their values."""
+    grouped, source = _grouped(query, tenant_id)
+    sums = grouped.subquery("sums")
+    tenant = literal(tenant_id, schema.tenants.c.tenant_id.type)
+    joined: Any = sums
+    columns: list[ColumnElement[Any]] = [] if query.granularity == "total" else [sums.c[PERIOD]]
+    for name in query.group_by:
+        if name in source.ids:
+            columns.append(sums.c[name])
+            continue
+        dimension = schema.breakdown_dimensions[name].alias(f"dim_{name}")
+        on = and_(dimension.c.tenant_id == tenant, dimension.c[f"{name}_key"] == sums.c[name])
+        joined = joined.join(dimension, on)
+        columns.append(dimension.c[name].label(name))
+    measures = [sums.c[name] for name in (*COUNTS, *AMOUNTS)]
+    return select(*columns, *measures).select_from(joined)
 
 
 def _measured(query: ExplorerQuery, tenant_id: str) -> Select[Any]:

@@ -34,6 +34,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 Identifier = String().with_variant(String(collation="C"), "postgresql")
 Money = Numeric(18, 2)
 
+BREAKDOWNS = ("platform", "region", "device_type", "age_group", "gender", "placement")
 TenantId = String(63).with_variant(String(63, collation="C"), "postgresql")
 ROLES = ("viewer", "editor", "admin")
 
@@ -126,15 +127,14 @@ campaign_daily_metrics = Table(
     CheckConstraint("conversions >= 0", name="conversions_not_negative"),
     CheckConstraint("spend >= 0", name="spend_not_negative"),
     CheckConstraint("revenue >= 0", name="revenue_not_negative"),
-    # Optional breakdowns and likes (CONTRACT.md §8; migration 0007): degenerate dimensions,
-    # `unknown` and 0 when the file has none (see DECISIONS.md, "Metrics explorer").
-    *(
-        Column(name, Identifier, nullable=False, server_default="unknown")
-        for name in ("platform", "region", "device_type", "age_group", "gender", "placement")
-    ),
+    # Optional breakdowns and likes (CONTRACT.md §8): each breakdown is the surrogate key of
+    # its value in the tenant's dimension table (star_schema.py, migration 0009); key 0 is
+    # `unknown` in every tenant, the value of a row whose file has none.
+    *(Column(f"{name}_key", Integer, nullable=False, server_default="0") for name in BREAKDOWNS),
     Column("likes", BigInteger, nullable=False, server_default="0"),
     CheckConstraint("likes >= 0", name="likes_not_negative"),
-    # No foreign keys to the dimensions (see migration 0005): the loader checks every id.
+    # No foreign keys to the dimensions (see migrations 0005 and 0009): the loader checks
+    # every id and assigns every breakdown key in the same publish as its dimension rows.
 )
 
 # Rollups, refreshed by every load inside the same publish; the three queries read them.
@@ -182,6 +182,59 @@ Index(
     campaign_creator_totals.c.creator_id,
     postgresql_include=["impressions", "spend"],
 ).ddl_if(dialect="postgresql")
+
+# The explorer's star (CONTRACT.md §8, migration 0009): per tenant, one dimension table per
+# breakdown (surrogate key -> value, key 0 = `unknown`), a date dimension keyed by the date
+# itself (its bucket starts), and rollups of the facts at coarser grains keyed by them. All
+# are rebuilt by every load in the same publish as the facts (partitions swapped, PostgreSQL).
+dim_date = Table(
+    "dim_date",
+    metadata,
+    _tenant_column(),
+    Column("metric_date", Date, primary_key=True),
+    Column("week_start", Date, nullable=False),  # the ISO week's Monday
+    Column("month_start", Date, nullable=False),
+)
+
+breakdown_dimensions = {
+    name: Table(
+        f"dim_{name}",
+        metadata,
+        _tenant_column(),
+        Column(f"{name}_key", Integer, primary_key=True, autoincrement=False),
+        Column(name, Identifier, nullable=False),
+        UniqueConstraint("tenant_id", name),
+    )
+    for name in BREAKDOWNS
+}
+
+
+def _breakdown_measures() -> list[Column]:
+    return [*_measures(), Column("likes", Count, nullable=False)]
+
+
+def _rollup(name: str, period: str, breakdowns: tuple[str, ...]) -> Table:
+    return Table(
+        name,
+        metadata,
+        _tenant_column(),
+        Column(period, Date, primary_key=True),
+        *(Column(f"{b}_key", Integer, primary_key=True, autoincrement=False) for b in breakdowns),
+        *_breakdown_measures(),
+    )
+
+
+CORE_BREAKDOWNS = ("platform", "region", "device_type")
+# The three most asked breakdowns per day and per month (DECISIONS.md: a cube of all six
+# per day was measured and dropped).
+breakdown_day_core = _rollup("breakdown_day_core", "metric_date", CORE_BREAKDOWNS)
+breakdown_month_core = _rollup("breakdown_month_core", "month_start", CORE_BREAKDOWNS)
+STAR_TABLES = (
+    dim_date,
+    *breakdown_dimensions.values(),
+    breakdown_day_core,
+    breakdown_month_core,
+)
 
 # The load ledger: one row per published dataset; a tenant's newest row is what it serves.
 dataset_loads = Table(
