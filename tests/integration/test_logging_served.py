@@ -1,5 +1,6 @@
-"""Every process logs through `analytics.logs` (these tests: LOG_FORMAT=text): one line format, LOG_LEVEL honoured in worker
-processes too, no Alembic chatter, and nothing a client sends can forge a line."""
+"""Every process logs through `analytics.logs` (here in LOG_FORMAT=text): one line format,
+LOG_LEVEL honoured in worker processes too, no Alembic chatter, and nothing a client sends
+can forge a line."""
 
 from __future__ import annotations
 

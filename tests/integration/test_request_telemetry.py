@@ -119,7 +119,8 @@ def test_a_valid_request_id_is_echoed_and_a_missing_one_made(make_client: Client
     second = client.get("/health").headers["x-request-id"]
 
     assert echoed == given
-    assert GENERATED_ID.fullmatch(first) and GENERATED_ID.fullmatch(second)
+    assert GENERATED_ID.fullmatch(first)
+    assert GENERATED_ID.fullmatch(second)
     assert first != second
 
 

@@ -1,6 +1,7 @@
 """Traces: with OTEL_EXPORTER_OTLP_ENDPOINT, a request's spans (the request, its SQL
 statements, its benchmark-service call) reach an OTLP/HTTP receiver, one trace, carrying
-no key and no SQL parameter value; without it, no instrumentation, SDK or exporter is even loaded."""
+no key and no SQL parameter value; without it, no instrumentation, SDK or exporter is
+even loaded."""
 
 from __future__ import annotations
 
