@@ -3,6 +3,7 @@ listener on METRICS_PORT served by this supervising process for all of them."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -39,11 +40,18 @@ def serve(
     configure_logging(settings.log_level, settings.log_format)
     exposed = settings.metrics_port is not None or settings.metrics_token is not None
     directory = use_multiprocess_directory() if exposed else None  # before any sample
+    # uvicorn re-raises the SIGTERM it stopped on once it is done: exit through the
+    # `finally` blocks (listener stopped, sample directory removed) instead of dying there
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         _serve(settings, host, port, workers)
     finally:
         if directory is not None:
             directory.remove()
+
+
+def _exit_on_sigterm(signal_number: int, _: object) -> None:
+    raise SystemExit(128 + signal_number)
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:

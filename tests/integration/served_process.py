@@ -92,6 +92,14 @@ class ServedProcess:
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=10)
 
+    def get_with(self, path: str, key: str | None, request_id: str) -> httpx.Response:
+        """GET `path` presenting `key` as a bearer token (none: no header), with an
+        X-Request-ID."""
+        headers = {"X-Request-ID": request_id}
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        return httpx.get(f"http://127.0.0.1:{self.port}{path}", headers=headers, timeout=10)
+
     def stop(self) -> str:
         """SIGTERM (uvicorn shuts down gracefully) and everything it wrote to stderr."""
         self._process.terminate()

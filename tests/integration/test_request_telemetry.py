@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 import pytest
 
+from analytics.adapters.scheduler import JobScheduler, ScheduledJob
 from analytics.log_json import RequestContextFilter
 from tests.conftest import ClientFactory
 from tests.integration.benchmark_server import BenchmarkServer, Reply, thresholds_reply
@@ -196,3 +198,32 @@ def test_a_refused_connection_counts_as_transport_errors(
 
     after = [benchmark_calls("transport_error", attempt) for attempt in (1, 2, 3)]
     assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1]
+
+
+def job_runs(job: str, status: str) -> tuple[float, float]:
+    labels = {"job": job, "status": status}
+    return (
+        sample("analytics_job_runs_total", **labels),
+        sample("analytics_job_duration_seconds_count", **labels),
+    )
+
+
+async def failing_job(run_id: str) -> tuple[str, dict[str, Any]]:
+    raise RuntimeError("the job broke")
+
+
+def test_job_runs_are_counted_by_job_and_status_with_their_duration(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client(VISIBLE_DATA)
+    jobs: JobScheduler = client.app.state.scheduler  # type: ignore[attr-defined]
+    broken = JobScheduler([ScheduledJob("broken", "0 0 1 1 *", failing_job)], jobs.ledger)
+    before = job_runs("heartbeat", "succeeded"), job_runs("broken", "failed")
+
+    for _ in range(2):
+        assert client.portal.call(jobs.run_now, "heartbeat").status == "succeeded"  # type: ignore[union-attr]
+    assert client.portal.call(broken.run_now, "broken").status == "failed"  # type: ignore[union-attr]
+
+    after = job_runs("heartbeat", "succeeded"), job_runs("broken", "failed")
+    assert [a - b for a, b in zip(after[0], before[0], strict=True)] == [2, 2]
+    assert [a - b for a, b in zip(after[1], before[1], strict=True)] == [1, 1]
