@@ -89,4 +89,7 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = record.exc_text
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        return orjson.dumps(line, default=str).decode().translate(_JSON_ESCAPES)
+        text = orjson.dumps(line, default=str).decode()
+        if text.isascii() and "\x7f" not in text:
+            return text  # the usual line: nothing for the table below to escape
+        return text.translate(_JSON_ESCAPES)

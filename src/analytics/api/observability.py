@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import re
 import time
-import uuid
 
 import anyio.to_thread
 from fastapi import FastAPI, Request, Response
@@ -36,7 +36,7 @@ def request_id(scope: Scope) -> str:
 
 
 def _new_id() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 128 random bits, as a UUID4 has (122), at half the cost
 
 
 def route_template(scope: Scope) -> str:
