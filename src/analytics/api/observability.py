@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from analytics.log_json import RequestContext, enter_request, leave_request
-from analytics.telemetry.exposition import render, scrape_registry
+from analytics.telemetry.exposition import LoadTimes, render, scrape_registry
 from analytics.telemetry.metrics import instruments
 
 access_log = logging.getLogger("analytics.access")
@@ -111,10 +111,10 @@ def _log_access(
     )
 
 
-def add_internal_metrics(app: FastAPI, token: str, load_times: object) -> None:
+def add_internal_metrics(app: FastAPI, token: str, load_times: LoadTimes) -> None:
     """`GET /internal/metrics`: the Prometheus exposition for a scraper presenting
     `Authorization: Bearer <METRICS_TOKEN>`; 404 for anyone else, as if it did not exist."""
-    registry = scrape_registry(load_times)  # type: ignore[arg-type]
+    registry = scrape_registry(load_times)
     expected = f"Bearer {token}".encode()
 
     async def internal_metrics(request: Request) -> Response:
