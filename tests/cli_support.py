@@ -9,7 +9,10 @@ from typer.testing import CliRunner, Result
 
 from analytics.cli import cli
 
-LOG_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} [A-Z]+ \S+: ", re.MULTILINE)
+# a text log line, or a JSON one (LOG_FORMAT=auto writes JSON when stderr is no terminal)
+LOG_LINE = re.compile(
+    r'^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} [A-Z]+ \S+: |\{"time":")', re.MULTILINE
+)
 
 
 @dataclass(frozen=True)

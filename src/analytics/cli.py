@@ -11,16 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from analytics import __version__, logs
+from analytics import __version__
 from analytics.adapters import migrations
 from analytics.adapters.csv_dataset import DatasetRefused
 from analytics.adapters.dataset_loader import check_dataset, load_dataset
 from analytics.adapters.engines import SchemaNotReady, prepare_schema
 from analytics.adapters.load_ledger import LedgerEntry, recorded_loads
 from analytics.adapters.load_phases import seconds_text
-from analytics.api.app import close_app, create_app
 from analytics.cli_access import keys_cli, tenants_cli
 from analytics.cli_benchmarks import benchmarks_cli
 from analytics.cli_common import (
@@ -37,8 +35,8 @@ from analytics.cli_common import (
 )
 from analytics.cli_jobs import jobs_cli, scheduler
 from analytics.cli_progress import load_progress
+from analytics.cli_serve import serve
 from analytics.domain.access import DEFAULT_TENANT, UnknownTenant
-from analytics.settings import ConfigurationError, load_settings
 
 cli = typer.Typer(
     cls=Group,
@@ -52,6 +50,7 @@ cli.add_typer(tenants_cli, name="tenants")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(jobs_cli, name="jobs")
 cli.add_typer(benchmarks_cli, name="benchmarks")
+cli.command()(serve)
 
 
 def _print_version(value: bool) -> None:
@@ -70,39 +69,6 @@ def _root(
     ] = False,
 ) -> None:
     """Campaign analytics: performance, creator ranking and anomaly alerts over daily metrics."""
-
-
-@cli.command()
-def serve(
-    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8080,
-    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
-) -> None:
-    """Serve the HTTP API, configured by the environment (DATA_DIR, DATABASE_URL, ...)."""
-    try:
-        settings = load_settings()
-        configure_logging(settings.log_level)
-        # Checks configuration and publishes DATA_DIR once, here, before any worker starts.
-        app = create_app(settings)
-    except ConfigurationError as error:
-        raise fail(f"configuration error: {error}", 2) from None
-    except DatasetRefused as error:
-        raise fail(error.summary()) from None
-    # uvicorn applies this in every worker process too (its default would replace ours)
-    log_config = logs.logging_config(settings.log_level)
-    if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_config=log_config)
-        return
-    # Each worker builds its own app; what this process published, they find current.
-    close_app(app)
-    uvicorn.run(
-        "analytics.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=log_config,
-    )
 
 
 @cli.command(cls=Command)

@@ -86,12 +86,16 @@ Tenant = Annotated[
 ]
 
 
-def configure_logging(level: str | None = None) -> None:
-    """The one logging configuration (`analytics.logs`) at `level`, else LOG_LEVEL."""
+def configure_logging(level: str | None = None, log_format: str | None = None) -> None:
+    """The one logging configuration (`analytics.logs`) at `level`, else LOG_LEVEL, in
+    `log_format`, else LOG_FORMAT."""
     try:
-        logs.configure_logging(level or logs.environment_level())
+        logs.configure_logging(
+            level or logs.environment_level(), log_format or logs.environment_format()
+        )
     except ValueError as error:
-        raise fail(f"configuration error: LOG_LEVEL: {error}", 2) from None
+        variable = "LOG_FORMAT" if "log format" in str(error) else "LOG_LEVEL"
+        raise fail(f"configuration error: {variable}: {error}", 2) from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

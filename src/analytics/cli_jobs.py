@@ -15,6 +15,7 @@ from analytics.adapters.scheduler import JobScheduler
 from analytics.api.app import close_app, create_app
 from analytics.cli_common import EXIT_USAGE, Command, Group, configure_logging, fail
 from analytics.settings import ConfigurationError, load_settings
+from analytics.telemetry.exposition import MetricsListener, scrape_registry
 
 EXIT_BUSY = 1  # a run of that job is in progress, or the run failed
 
@@ -36,7 +37,7 @@ def _app() -> FastAPI:
             "(on the embedded engine, `analytics serve` runs the jobs itself)",
             EXIT_USAGE,
         )
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         return create_app(settings)
     except ConfigurationError as error:
@@ -51,10 +52,28 @@ def scheduler() -> None:
     """Run the scheduled jobs alone, without serving HTTP, until interrupted (SIGINT or
     SIGTERM). Any number may run beside `serve` processes: each due run happens once."""
     app = _app()
+    port = app.state.settings.scheduler_metrics_port
+    try:
+        listener = None if port is None else _listener(app.state.settings.metrics_host, port)
+    except typer.Exit:
+        close_app(app)
+        raise
     try:
         asyncio.run(_run_until_stopped(app.state.scheduler))
     finally:
+        if listener is not None:
+            listener.stop()
         close_app(app)
+
+
+def _listener(host: str, port: int) -> MetricsListener:
+    """SCHEDULER_METRICS_PORT: this process's metrics (job runs, benchmark calls, pool)."""
+    try:
+        return MetricsListener.start(host, port, scrape_registry())
+    except OSError as error:
+        raise fail(
+            f"configuration error: SCHEDULER_METRICS_PORT: {error.strerror}", EXIT_USAGE
+        ) from None
 
 
 async def _run_until_stopped(jobs: JobScheduler) -> None:

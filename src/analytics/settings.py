@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         description="tenant that requests without credentials read as viewer; '' turns it off",
     )
     log_level: str = Field(default="INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR)$")
+    log_format: str = Field(
+        default="auto", pattern=r"(?i)^(auto|json|text)$", description="auto: text on a TTY"
+    )
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="comma-separated origins allowed to call the API from a browser"
     )
@@ -100,6 +103,21 @@ class Settings(BaseSettings):
     baseline_min_impressions: int = Field(default=1000, ge=1)
     baseline_mad_multiplier: float = Field(default=3.5, gt=0)
     baseline_min_drop: float = Field(default=0.25, ge=0, lt=1)
+    # Operations (README "Operations"): metrics off unless a port or a token is set
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Prometheus listener of `analytics serve`"
+    )
+    metrics_host: str = Field(default="127.0.0.1", min_length=1, description="its interface")
+    metrics_token: SecretStr | None = Field(
+        default=None, min_length=16, description="bearer token of GET /internal/metrics"
+    )
+    scheduler_metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Prometheus listener of `analytics scheduler`"
+    )
+    otel_exporter_otlp_endpoint: AnyHttpUrl | None = Field(
+        default=None, description="OTLP/HTTP collector; unset: no tracing at all"
+    )
+    otel_service_name: str = Field(default="campaign-analytics", min_length=1)
     cursor_secret: SecretStr | None = Field(
         default=None,
         min_length=16,

@@ -17,6 +17,16 @@ import httpx
 
 from tests.conftest import CONTRACT_VARIABLES
 
+OPERATIONS_VARIABLES = (
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "METRICS_PORT",
+    "METRICS_HOST",
+    "METRICS_TOKEN",
+    "SCHEDULER_METRICS_PORT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "PROMETHEUS_MULTIPROC_DIR",
+)
 STARTUP_SECONDS = 90  # generous: several workers start at once on a busy 2-core machine
 
 
@@ -34,7 +44,7 @@ def analytics_script() -> str:
 
 def clean_environment(**variables: str) -> dict[str, str]:
     """This process's environment without the service's variables, plus `variables`."""
-    dropped = {*CONTRACT_VARIABLES, "LOG_LEVEL"}
+    dropped = {*CONTRACT_VARIABLES, *OPERATIONS_VARIABLES}
     return {k: v for k, v in os.environ.items() if k.upper() not in dropped} | variables
 
 
@@ -81,6 +91,14 @@ class ServedProcess:
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=10)
+
+    def get_with(self, path: str, key: str | None, request_id: str) -> httpx.Response:
+        """GET `path` presenting `key` as a bearer token (none: no header), with an
+        X-Request-ID."""
+        headers = {"X-Request-ID": request_id}
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        return httpx.get(f"http://127.0.0.1:{self.port}{path}", headers=headers, timeout=10)
 
     def stop(self) -> str:
         """SIGTERM (uvicorn shuts down gracefully) and everything it wrote to stderr."""

@@ -29,7 +29,7 @@ def test_load_into_postgresql_logs_no_alembic_line_and_the_configured_format() -
         engine = create_engine(url)
         migrations.upgrade(engine)
         engine.dispose()
-        result = load(url)
+        result = load(url, LOG_FORMAT="text")
     finally:
         drop()
 

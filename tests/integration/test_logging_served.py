@@ -1,5 +1,6 @@
-"""Every process logs through `analytics.logs`: one line format, LOG_LEVEL honoured in worker
-processes too, no Alembic chatter, and nothing a client sends can forge a line."""
+"""Every process logs through `analytics.logs` (here in LOG_FORMAT=text): one line format,
+LOG_LEVEL honoured in worker processes too, no Alembic chatter, and nothing a client sends
+can forge a line."""
 
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ def levels(lines: list[str]) -> set[str]:
 def served_log(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """What `analytics serve` (one worker, LOG_LEVEL unset) wrote to stderr around one
     request for the forged path."""
-    env = clean_environment(DATA_DIR=str(forged_data(tmp_path_factory.mktemp("forged"))))
+    env = clean_environment(
+        LOG_FORMAT="text", DATA_DIR=str(forged_data(tmp_path_factory.mktemp("forged")))
+    )
     if request.param == "postgresql":
         env["DATABASE_URL"] = request.getfixturevalue("postgres_url")
     with served(SERVE, env) as server:
@@ -72,9 +75,10 @@ def test_every_served_line_has_the_configured_format_access_log_included(served_
     lines = log_lines(served_log)
 
     assert levels(lines) == {"INFO", "WARNING"}
-    access = [line for line in lines if " INFO uvicorn.access: " in line and "502" in line]
+    access = [line for line in lines if " INFO analytics.access: " in line and " 502 " in line]
     assert len(access) == 1
-    assert quote(FORGED_ID, safe="/") in access[0]
+    assert ESCAPED_PATH in access[0]
+    assert [line for line in lines if "uvicorn.access" in line] == []
 
 
 @pytest.mark.parametrize("served_log", ["postgresql"], indirect=True)
@@ -83,7 +87,9 @@ def test_serve_on_postgresql_logs_no_alembic_line(served_log: str) -> None:
 
 
 def test_workers_log_in_the_configured_format(tmp_path: Path) -> None:
-    env = clean_environment(DATA_DIR=str(forged_data(tmp_path / "data")), LOG_LEVEL="INFO")
+    env = clean_environment(
+        LOG_FORMAT="text", DATA_DIR=str(forged_data(tmp_path / "data")), LOG_LEVEL="INFO"
+    )
     started = re.compile(rf"^{TIME} INFO uvicorn\.error: Started server process \[(\d+)\]$", re.M)
 
     with served([*SERVE, "--workers", "2"], env) as server:
@@ -96,7 +102,9 @@ def test_workers_log_in_the_configured_format(tmp_path: Path) -> None:
 
 
 def test_workers_honour_log_level_warning(tmp_path: Path) -> None:
-    env = clean_environment(DATA_DIR=str(forged_data(tmp_path / "data")), LOG_LEVEL="WARNING")
+    env = clean_environment(
+        LOG_FORMAT="text", DATA_DIR=str(forged_data(tmp_path / "data")), LOG_LEVEL="WARNING"
+    )
 
     with served([*SERVE, "--workers", "2"], env) as server:
         for _ in range(4):
@@ -110,7 +118,9 @@ def test_workers_honour_log_level_warning(tmp_path: Path) -> None:
 def test_a_bare_uvicorn_factory_run_logs_in_the_configured_format_and_level(
     tmp_path: Path,
 ) -> None:
-    env = clean_environment(DATA_DIR=str(forged_data(tmp_path / "data")), LOG_LEVEL="WARNING")
+    env = clean_environment(
+        LOG_FORMAT="text", DATA_DIR=str(forged_data(tmp_path / "data")), LOG_LEVEL="WARNING"
+    )
     command = [sys.executable, "-m", "uvicorn", "--factory", "analytics.api.app:create_app"]
 
     with served([*command, "--port", "{port}"], env) as server:

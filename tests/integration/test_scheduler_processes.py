@@ -27,6 +27,7 @@ def _environment(url: str) -> dict[str, str]:
         "SCHEDULE_HEARTBEAT": "*/2 * * * * *",  # every 2 seconds (6 fields: seconds first)
         "SCHEDULE_ANOMALY_SCAN": "0 0 1 1 *",
         "SCHEDULER_POLL_SECONDS": "1",
+        "LOG_FORMAT": "text",  # the lines are read below
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import subprocess
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from analytics import logs
+from analytics.log_json import JsonFormatter, RequestContextFilter
 from analytics.logs import TEXT_FORMAT, EscapingFormatter, escape_controls, logging_config
 
 TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
@@ -74,15 +76,49 @@ def test_the_formatter_leaves_a_traceback_multi_line() -> None:
     assert traceback[-1] == "ValueError: boom"
 
 
-def test_the_config_sends_every_logger_through_the_escaping_formatter() -> None:
-    config = logging_config("info")
+def test_the_text_config_sends_every_logger_through_the_escaping_formatter() -> None:
+    config = logging_config("info", "text")
 
-    assert config["formatters"][logs.FORMATTER] == {"()": EscapingFormatter, "fmt": TEXT_FORMAT}
-    assert config["handlers"]["stderr"]["formatter"] == logs.FORMATTER
+    assert config["formatters"]["text"] == {"()": EscapingFormatter, "fmt": TEXT_FORMAT}
+    assert config["handlers"]["stderr"]["formatter"] == "text"
+    assert config["handlers"]["stderr"]["filters"] == ["request"]
+    assert config["filters"]["request"] == {"()": RequestContextFilter}
     assert config["root"] == {"level": "INFO", "handlers": ["stderr"]}
     assert config["disable_existing_loggers"] is False
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.asgi"):
         assert config["loggers"][name] == {"level": "INFO", "handlers": [], "propagate": True}
+
+
+def test_uvicorn_access_lines_give_way_to_the_services_own() -> None:
+    config = logging_config("debug", "text")
+
+    assert config["loggers"]["uvicorn.access"] == {
+        "level": "WARNING",
+        "handlers": [],
+        "propagate": True,
+    }
+
+
+def test_the_json_config_sends_every_logger_through_the_json_formatter() -> None:
+    config = logging_config("info", "json")
+
+    assert config["formatters"]["json"] == {"()": JsonFormatter}
+    assert config["handlers"]["stderr"]["formatter"] == "json"
+
+
+@pytest.mark.parametrize(("terminal", "chosen"), [(True, "text"), (False, "json")])
+def test_auto_is_text_on_a_terminal_and_json_otherwise(
+    monkeypatch: pytest.MonkeyPatch, terminal: bool, chosen: str
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+
+    assert logs.resolved_format("auto") == chosen
+    assert logging_config("INFO")["handlers"]["stderr"]["formatter"] == chosen
+
+
+def test_an_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^unknown log format 'xml' \(expected one of auto"):
+        logging_config("INFO", "xml")
 
 
 @pytest.mark.parametrize(
@@ -107,34 +143,49 @@ def test_the_environment_level_is_log_level_else_info(monkeypatch: pytest.Monkey
     assert logs.environment_level() == "debug"
 
 
-def test_the_applied_config_escapes_uvicorn_access_lines_on_stderr() -> None:
+def applied(log_format: str) -> str:
+    """stderr of a process of its own (dictConfig changes global state) that configured
+    logging in `log_format` and logged a uvicorn line with a forged path."""
     script = (
         "import logging; from analytics.logs import configure_logging; "
-        "configure_logging('INFO'); "
-        "logging.getLogger('uvicorn.access').info("
+        f"configure_logging('INFO', '{log_format}'); "
+        "logging.getLogger('uvicorn.error').info("
         "'%s - \"%s %s HTTP/%s\" %d', '1.2.3.4:5', 'GET', '/a\\x1b[2J\\nFORGED', '1.1', 200)"
     )
-    done = subprocess.run(  # a process of its own: dictConfig changes global state
+    done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True
     )
+    return done.stderr
 
-    line = rf'{TIME} INFO uvicorn\.access: 1\.2\.3\.4:5 - "GET /a\\x1b\[2J\\nFORGED HTTP/1\.1" 200'
-    assert re.fullmatch(line + "\n", done.stderr)
+
+def test_the_applied_text_config_escapes_uvicorn_lines_on_stderr() -> None:
+    line = rf'{TIME} INFO uvicorn\.error: 1\.2\.3\.4:5 - "GET /a\\x1b\[2J\\nFORGED HTTP/1\.1" 200'
+    assert re.fullmatch(line + "\n", applied("text"))
+
+
+def test_the_applied_json_config_writes_uvicorn_lines_as_one_json_object() -> None:
+    stderr = applied("json")
+
+    [line] = stderr.splitlines()
+    assert "\x1b" not in line
+    record = json.loads(line)
+    assert record["message"] == '1.2.3.4:5 - "GET /a\x1b[2J\nFORGED HTTP/1.1" 200'
+    assert (record["level"], record["logger"]) == ("INFO", "uvicorn.error")
 
 
 def test_logging_is_configured_when_no_handler_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    applied: list[str] = []
-    monkeypatch.setattr(logs, "configure_logging", applied.append)
+    applied: list[tuple[str, str]] = []
+    monkeypatch.setattr(logs, "configure_logging", lambda *given: applied.append(given))
     monkeypatch.setattr(logging.getLogger(), "handlers", [])
 
-    logs.configure_logging_unless_configured("WARNING")
+    logs.configure_logging_unless_configured("WARNING", "json")
 
-    assert applied == ["WARNING"]
+    assert applied == [("WARNING", "json")]
 
 
 def test_an_existing_logging_configuration_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    applied: list[str] = []
-    monkeypatch.setattr(logs, "configure_logging", applied.append)
+    applied: list[tuple[str, ...]] = []
+    monkeypatch.setattr(logs, "configure_logging", lambda *given: applied.append(given))
     monkeypatch.setattr(logging.getLogger(), "handlers", [logging.NullHandler()])
 
     logs.configure_logging_unless_configured("WARNING")

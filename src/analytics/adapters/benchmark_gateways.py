@@ -25,6 +25,7 @@ from analytics.domain.errors import BenchmarkUnavailable
 from analytics.domain.models import ComponentStatus, Thresholds
 from analytics.domain.ports import BenchmarkGateway
 from analytics.logs import escape_controls
+from analytics.telemetry.metrics import record_benchmark_call
 
 log = logging.getLogger(__name__)
 EXCERPT_CHARACTERS = 200  # of an upstream body, in the log line of a failure
@@ -86,7 +87,7 @@ class HttpxBenchmarkGateway:
         path = f"/benchmarks/{_path_segment(campaign_id)}"
         try:
             async with asyncio.timeout(self._policy.time_budget):
-                response = await self._get_with_retries(path)
+                response, attempt = await self._get_with_retries(path)
         except TimeoutError:
             budget = f"{self._policy.time_budget:g} s"
             raise BenchmarkUnavailable(f"benchmark service: no answer within {budget}") from None
@@ -95,15 +96,21 @@ class HttpxBenchmarkGateway:
         except httpx.HTTPError as error:  # not transient, e.g. a body that cannot be decompressed
             raise BenchmarkUnavailable(f"benchmark service failed: {error!r}") from error
         if response.status_code != httpx.codes.OK:
+            outcome = "client_error" if response.is_client_error else "unexpected_status"
+            record_benchmark_call(outcome, attempt)
             raise BenchmarkUnavailable(f"benchmark service {_answer(response)}")
         try:
-            return parse_thresholds(decode_json(response.content))
+            thresholds = parse_thresholds(decode_json(response.content))
         except ValueError as error:
+            record_benchmark_call("invalid", attempt)
             raise BenchmarkUnavailable(
                 f"invalid benchmark response: {error}; {_answer(response)}"
             ) from error
+        record_benchmark_call("ok", attempt)
+        return thresholds
 
-    async def _get_with_retries(self, path: str) -> httpx.Response:
+    async def _get_with_retries(self, path: str) -> tuple[httpx.Response, int]:
+        """The answer that ended the retries, and which attempt (from 1) it was."""
         policy = self._policy
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.time_budget),
@@ -117,17 +124,31 @@ class HttpxBenchmarkGateway:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._get_once(path)
+                number = attempt.retry_state.attempt_number
+                return await self._get_once(path, number), number
         raise AssertionError(
             "unreachable: tenacity either returns or re-raises"
         )  # pragma: no cover
 
-    async def _get_once(self, path: str) -> httpx.Response:
+    async def _get_once(self, path: str, attempt: int) -> httpx.Response:
+        """One attempt; its outcome is counted here unless it is an answer below 500,
+        which `thresholds_for` judges (and counts)."""
         try:
             response = await self._client().get(path)
-        except httpx.TransportError as error:
+        except asyncio.CancelledError:  # the time budget ran out during the attempt
+            record_benchmark_call("timeout", attempt)
+            raise
+        except httpx.TimeoutException as error:
+            record_benchmark_call("timeout", attempt)
             raise _TransientError(f"failed: {error!r}") from error
+        except httpx.TransportError as error:
+            record_benchmark_call("transport_error", attempt)
+            raise _TransientError(f"failed: {error!r}") from error
+        except httpx.HTTPError:
+            record_benchmark_call("invalid", attempt)
+            raise
         if response.is_server_error:
+            record_benchmark_call("server_error", attempt)
             raise _TransientError(_answer(response))
         return response
 

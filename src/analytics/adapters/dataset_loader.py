@@ -60,6 +60,7 @@ from analytics.adapters.load_phases import (
 from analytics.adapters.sql_access import add_tenant_if_missing
 from analytics.adapters.sql_queries import query
 from analytics.domain.access import DEFAULT_TENANT, UnknownTenant
+from analytics.telemetry.metrics import record_dataset_load
 
 log = logging.getLogger(__name__)
 
@@ -373,7 +374,11 @@ def load_dataset(
     started_at, started = datetime.now(UTC), time.perf_counter()
     checksum, checksums = dataset_checksum(data_dir)
     phases = PhaseLog(progress)
-    source = _read(data_dir, phases)
+    try:
+        source = _read(data_dir, phases)
+    except DatasetRefused:
+        record_dataset_load("refused")
+        raise
     try:
         with writer_lock(engine), engine.begin() as connection:
             _lock(connection)
@@ -382,6 +387,7 @@ def load_dataset(
                 log.info(
                     "%s is already the current dataset '%s': nothing to do", data_dir, dataset_name
                 )
+                record_dataset_load("unchanged")
                 return LoadResult(
                     dataset_name, False, len(source.campaigns), len(source.creators), 0, 0.0
                 )
@@ -402,6 +408,7 @@ def load_dataset(
             record_load(connection, load_id, record)
     except BaseException as error:
         phases.failed(error, wrote=True)
+        record_dataset_load("refused" if isinstance(error, DatasetRefused) else "failed")
         raise
     phases.end()
     if engine.dialect.name == "postgresql":
@@ -409,6 +416,7 @@ def load_dataset(
     result = LoadResult(
         dataset_name, True, len(source.campaigns), len(source.creators), metric_rows, seconds
     )
+    record_dataset_load("published", rows=metric_rows, seconds=seconds)
     log.info(
         "published %s as '%s' of tenant '%s': %s",
         data_dir,

@@ -139,3 +139,12 @@ def recorded_loads(
         )
         for row in rows
     ]
+
+
+def load_times(engine: Engine) -> dict[str, datetime]:
+    """tenant id → when its current dataset was loaded (UTC); empty without a ledger."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(schema.dataset_loads.name):
+            return {}
+        rows = connection.execute(query("dataset_load_times")).all()
+    return {row.tenant_id: row.loaded_at.astimezone(UTC) for row in rows}

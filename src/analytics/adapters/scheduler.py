@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from analytics.adapters.sql_job_runs import Claim, SqlAlchemyJobLedger
 from analytics.domain.jobs import ABANDONED, FAILED, JobRun
+from analytics.telemetry.metrics import record_job_run
 
 log = logging.getLogger(__name__)
 JobWork = Callable[[str], Awaitable[tuple[str, dict[str, Any]]]]  # run id → (status, detail)
@@ -199,7 +201,7 @@ class JobScheduler:
     async def _execute(self, job: ScheduledJob, run_id: str) -> None:
         log.info("job %s started (run %s)", job.name, run_id)
         keep_alive = asyncio.get_running_loop().create_task(self._keep_alive_loop(run_id))
-        status, detail = FAILED, {}
+        status, detail, started = FAILED, {}, time.perf_counter()
         try:
             status, detail = await job.work(run_id)
         except asyncio.CancelledError:
@@ -210,6 +212,7 @@ class JobScheduler:
             detail = {"error": f"{type(error).__name__}: {error}"[:300]}
         finally:
             keep_alive.cancel()
+            record_job_run(job.name, status, time.perf_counter() - started)
             await self._finish(run_id, status, detail)
             log.info("job %s %s (run %s)", job.name, status, run_id)
 

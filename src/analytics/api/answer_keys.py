@@ -14,18 +14,20 @@ from urllib.parse import parse_qsl
 import orjson
 
 _ANY = r"[\s\S]*"
-# (template, pattern) in the router's order: the campaign questions before the catalog item.
+# (template, pattern) in the router's order (the campaign questions before the catalog
+# item), templates spelled as the router's own `path_format`, so that metrics label an
+# answer made before routing as the router would.
 CACHEABLE_ROUTES = tuple(
     (template, re.compile(pattern))
     for template, pattern in (
-        ("/campaigns/{id}/performance", rf"/campaigns/{_ANY}/performance"),
+        ("/campaigns/{campaign_id}/performance", rf"/campaigns/{_ANY}/performance"),
         ("/creators/top", r"/creators/top"),
-        ("/campaigns/{id}/anomalies", rf"/campaigns/{_ANY}/anomalies"),
-        ("/campaigns/{id}/thresholds", rf"/campaigns/{_ANY}/thresholds"),
+        ("/campaigns/{campaign_id}/anomalies", rf"/campaigns/{_ANY}/anomalies"),
+        ("/campaigns/{campaign_id}/thresholds", rf"/campaigns/{_ANY}/thresholds"),
         ("/campaigns", r"/campaigns"),
-        ("/campaigns/{id}", rf"/campaigns/{_ANY}"),
+        ("/campaigns/{campaign_id}", rf"/campaigns/{_ANY}"),
         ("/creators", r"/creators"),
-        ("/creators/{id}", rf"/creators/{_ANY}"),
+        ("/creators/{creator_id}", rf"/creators/{_ANY}"),
         ("/alerts", r"/alerts"),
         ("/metrics", r"/metrics"),
     )

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from fastapi import FastAPI
@@ -33,6 +34,7 @@ from analytics.adapters.engines import (
     prepare_schema,
 )
 from analytics.adapters.key_cache import CachedKeyStore
+from analytics.adapters.load_ledger import load_times
 from analytics.adapters.loop_local import LoopLocal
 from analytics.adapters.sql_access import AsyncAccessStore, SqlAlchemyAccessStore
 from analytics.adapters.sql_catalog import SqlAlchemyCatalogStore, cursor_secret
@@ -41,10 +43,11 @@ from analytics.adapters.sql_repository import SqlAlchemyMetricsStore, StoreDeadl
 from analytics.api.catalog_http import BodyLimitMiddleware
 from analytics.api.errors import install_error_handlers
 from analytics.api.http import HeadAsGetMiddleware
+from analytics.api.observability import RequestTelemetryMiddleware, add_internal_metrics
 from analytics.api.routes import router
 from analytics.api.scheduling import build_feeds, build_scheduler, scheduler_should_run
 from analytics.api.services import Services
-from analytics.api.serving import ServingMiddleware, UnversionedThresholds
+from analytics.api.serving import ServingHooks, ServingMiddleware, UnversionedThresholds
 from analytics.api.serving_setup import (
     build_serving,
     database_identity,
@@ -55,6 +58,13 @@ from analytics.domain.cursors import CursorSigner
 from analytics.domain.models import Thresholds
 from analytics.domain.ports import BenchmarkGateway
 from analytics.settings import ConfigurationError, Settings, load_settings
+from analytics.telemetry import tracing
+from analytics.telemetry.exposition import process_exiting
+from analytics.telemetry.metrics import record_cache, record_rate_limited
+from analytics.telemetry.pools import watch_pool
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return _create_app_from_environment()
     fixture = _read_fixture(settings)
     engine = open_database(settings)
-    clients = _benchmark_clients(settings)
+    watch_pool(engine)
+    traces = _tracer_provider(settings)
+    if traces is not None:
+        tracing.instrument_engine(engine, traces)
+    clients = _benchmark_clients(settings, traces)
     access = AsyncAccessStore(SqlAlchemyAccessStore(engine))
     store = SqlAlchemyMetricsStore(
         engine, StoreDeadlines(settings.database_request_timeout, settings.database_health_timeout)
@@ -87,12 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cursors=CursorSigner(cursor_key),
     )
     scheduler = build_scheduler(settings, engine, services)
-    # Prometheus counters plug in here: ServingHooks(cache=…, rate_limited=…).
     parts = build_serving(
         settings,
         services,
         engine,
         deployment_fingerprint(database_identity(engine), cursor_key, fixture),
+        ServingHooks(cache=record_cache, rate_limited=record_rate_limited),
     )
 
     @asynccontextmanager
@@ -111,6 +125,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await parts.close()
             parts.abandon()  # the connection of an earlier loop (requests before the lifespan)
             engine.dispose()
+            if traces is not None:
+                traces.shutdown()  # the spans still buffered are sent
+            process_exiting()
 
     # Swagger UI and ReDoc with their assets served by the service itself: /docs works on a
     # network without internet.
@@ -130,10 +147,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "HEAD"],
             allow_headers=["Authorization", "Content-Type", "If-None-Match"],
-            expose_headers=["ETag", "RateLimit", "RateLimit-Policy", "Retry-After"],
+            expose_headers=["ETag", "RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-ID"],
             max_age=600,
         )
+    app.add_middleware(RequestTelemetryMiddleware)  # outermost: sees every answer
+    if settings.metrics_token is not None:
+        add_internal_metrics(
+            app, settings.metrics_token.get_secret_value(), lambda: load_times(engine)
+        )
+    if traces is not None:
+        tracing.instrument_app(app, traces)
+        app.state.tracer_provider = traces
     app.state.engine = engine
+    app.state.settings = settings
     app.state.services = services
     app.state.scheduler = scheduler
     app.state.cache_state = parts.cache_state()
@@ -150,6 +176,8 @@ def close_app(app: FastAPI) -> None:
     """Release what `create_app` opened, for an app that will never be served."""
     app.state.serving_parts.abandon()
     app.state.engine.dispose()
+    if (traces := getattr(app.state, "tracer_provider", None)) is not None:
+        traces.shutdown()
 
 
 def open_database(settings: Settings) -> Engine:
@@ -227,7 +255,8 @@ def _opened(
 def _create_app_from_environment() -> FastAPI:
     try:
         settings = load_settings()
-        logs.configure_logging_unless_configured(settings.log_level)  # a bare uvicorn run
+        # a bare uvicorn run
+        logs.configure_logging_unless_configured(settings.log_level, settings.log_format)
         return create_app(settings)
     except ConfigurationError as error:
         raise SystemExit(f"configuration error: {error}") from None
@@ -244,7 +273,17 @@ def _read_fixture(settings: Settings) -> dict[str, Thresholds] | None:
         raise ConfigurationError(f"BENCHMARK_FIXTURES_FILE: {error}") from None
 
 
-def _benchmark_clients(settings: Settings) -> LoopLocal[httpx.AsyncClient] | None:
+def _tracer_provider(settings: Settings) -> TracerProvider | None:
+    """Tracing only with OTEL_EXPORTER_OTLP_ENDPOINT: otherwise nothing is instrumented."""
+    endpoint = settings.otel_exporter_otlp_endpoint
+    if endpoint is None:
+        return None
+    return tracing.tracer_provider(str(endpoint), settings.otel_service_name)
+
+
+def _benchmark_clients(
+    settings: Settings, traces: TracerProvider | None = None
+) -> LoopLocal[httpx.AsyncClient] | None:
     """The benchmark service's HTTP client, made on first use (never blocking start-up)."""
     if settings.benchmark_api_base is None:
         return None
@@ -253,7 +292,12 @@ def _benchmark_clients(settings: Settings) -> LoopLocal[httpx.AsyncClient] | Non
         settings.benchmark_read_timeout, connect=settings.benchmark_connect_timeout
     )
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
-    return LoopLocal(lambda: httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits))
+
+    def client() -> httpx.AsyncClient:
+        made = httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits)
+        return made if traces is None else tracing.instrument_client(made, traces)
+
+    return LoopLocal(client)
 
 
 def _benchmark_gateway(

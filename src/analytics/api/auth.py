@@ -13,6 +13,7 @@ from analytics.api.services import Services, services_of
 from analytics.domain.access import NotAuthenticated, Principal, Role
 from analytics.domain.authentication import authenticate
 from analytics.domain.ports import CampaignMetricsRepository
+from analytics.log_json import note_tenant
 
 # Declares the scheme in OpenAPI (the "Authorize" button of /docs); the header itself is read
 # below, where a malformed one must be told apart from a missing one.
@@ -43,12 +44,14 @@ async def current_principal(
     if known is not None:  # authenticated by the serving middleware already
         return known
     services = services_of(request)
-    return await authenticate(
+    principal = await authenticate(
         presented_key(request.headers.get("authorization")),
         services.keys,
         anonymous_tenant=services.anonymous_tenant,
         now=dt.datetime.now(dt.UTC),
     )
+    note_tenant(principal.tenant_id)  # for the request's access line
+    return principal
 
 
 def requires(role: Role) -> Callable[..., Awaitable[Principal]]:

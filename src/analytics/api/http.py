@@ -32,7 +32,8 @@ class HeadAsGetMiddleware:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+        scope["method"] = "GET"  # in place: the middleware above reads the matched route
+        await self.app(scope, receive, send_without_body)
 
 
 def _bounded(value: Any) -> Any:

@@ -23,12 +23,14 @@ from analytics.adapters.result_cache import CachedAnswer
 from analytics.api.answer_keys import answer_key, body_etag, cacheable_template, none_match
 from analytics.api.auth import presented_key
 from analytics.api.errors import STORE_UNAVAILABLE
+from analytics.api.observability import ROUTE_TEMPLATE
 from analytics.api.services import Services
 from analytics.domain.access import NotAuthenticated, Principal
 from analytics.domain.authentication import authenticate
 from analytics.domain.errors import RepositoryUnavailable
 from analytics.domain.models import ComponentStatus, Thresholds
 from analytics.domain.ports import BenchmarkGateway
+from analytics.log_json import note_tenant
 
 log = logging.getLogger(__name__)
 EXEMPT_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/redoc"})
@@ -130,6 +132,9 @@ class ServingMiddleware:
         if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
+        template = cacheable_template(path)
+        if template is not None:  # for the metrics of answers made here, not by the router
+            scope[ROUTE_TEMPLATE] = template
         try:
             principal = await self._caller(scope)
         except RepositoryUnavailable:
@@ -150,9 +155,8 @@ class ServingMiddleware:
                 )
                 await _send_json(send, 429, detail, [(b"retry-after", b"%d" % usage.reset), *extra])
                 return
-        template = None
-        if self.serving.cache is not None and principal is not None and scope["method"] == "GET":
-            template = cacheable_template(path)
+        if self.serving.cache is None or principal is None or scope["method"] != "GET":
+            template = None
         if template is None:
             await self.app(scope, receive, _with_headers(send, extra))
             return
@@ -173,6 +177,7 @@ class ServingMiddleware:
         except NotAuthenticated:
             return None
         scope.setdefault("state", {})["principal"] = principal
+        note_tenant(principal.tenant_id)  # for the request's access line
         return principal
 
     async def _cached(
