@@ -158,9 +158,28 @@ def _check_benchmarks(bench: str, report: Report) -> None:
     report("benchmarks: /health and every seeded campaign answered")
 
 
+def _check_metrics(stack: Stack, report: Report) -> None:
+    """Both Prometheus listeners answer, with what the checks above did counted."""
+    scraped = httpx.get(stack.loopback.metrics_url("api"), timeout=10)
+    _expect(
+        scraped.status_code == 200
+        and 'route="/campaigns/{campaign_id}/performance",status="200"' in scraped.text,
+        "api metrics port counts the requests answered",
+        scraped,
+    )
+    jobs = httpx.get(stack.loopback.metrics_url("scheduler"), timeout=10)
+    _expect(
+        jobs.status_code == 200 and "analytics_job_runs" in jobs.text,
+        "scheduler metrics port",
+        jobs,
+    )
+    report("metrics: the API's workers and the scheduler scraped on their own ports")
+
+
 def check_endpoints(stack: Stack, report: Report) -> None:
     """Every endpoint the stack serves, through the running processes."""
     api, bench = stack.loopback.url("api"), stack.loopback.url("benchmarks")
     _check_benchmarks(bench, report)
     _check_part_one(api, report)
     _check_platform(stack, api, report)
+    _check_metrics(stack, report)

@@ -149,6 +149,12 @@ class Loopback:
     ) -> None:
         self.services = services
         self.ports = {s.name: free_port() for s in services.values() if s.port and not s.provided}
+        # Prometheus listeners (`*METRICS_PORT` variables), moved to free local ports too
+        self.metrics_ports = {
+            s.name: free_port()
+            for s in services.values()
+            if any(key.endswith("METRICS_PORT") for key in s.environment)
+        }
         self._provided = {"postgres": database_url, "redis": redis_url}
         self._workdir = workdir
         self._bin = Path(sys.executable).parent
@@ -198,7 +204,17 @@ class Loopback:
         return command
 
     def environment(self, service: Service) -> dict[str, str]:
-        return {key: self._value(value, service) for key, value in service.environment.items()}
+        environment = {}
+        for key, value in service.environment.items():
+            if key.endswith("METRICS_PORT"):
+                value = str(self.metrics_ports[service.name])
+            elif key.endswith("_HOST") and value == "0.0.0.0":  # noqa: S104 (compared, not bound)
+                value = "127.0.0.1"  # every listener of the proof on loopback only
+            environment[key] = self._value(value, service)
+        return environment
+
+    def metrics_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.metrics_ports[name]}/metrics"
 
     def healthcheck(self, service: Service) -> list[str] | None:
         if service.healthcheck is None:
