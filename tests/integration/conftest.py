@@ -38,6 +38,19 @@ def empty_postgres() -> Iterator[str]:
     drop()
 
 
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of the module's own: for the tests of the anomaly
+    scan, which walks every tenant of its database (the session's database holds every
+    tenant the suite has made by then)."""
+    url, drop = new_postgres_database()
+    engine = create_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    yield url
+    drop()
+
+
 @pytest.fixture(params=["duckdb", "postgresql"])
 def loadable_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database ready for `analytics load`: a new DuckDB file, or a migrated PostgreSQL."""

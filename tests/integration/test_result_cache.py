@@ -19,6 +19,14 @@ from tests.integration.benchmark_server import BenchmarkServer, Reply
 from tests.integration.catalog_support import SMALL, Tenant, new_tenant, with_keys
 from tests.support import DataDir
 
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """Both engines; on PostgreSQL a database of this module's own, so that each scan walks
+    the tenants of these tests only."""
+    return None if request.param == "duckdb" else request.getfixturevalue("module_postgres_url")
+
+
 HIT = "analytics; hit"
 STORED = "analytics; fwd=miss; stored"
 PERFORMANCE = "/campaigns/cmp-1/performance"

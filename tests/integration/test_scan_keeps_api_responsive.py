@@ -10,10 +10,19 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from analytics.api.app import create_app
 from analytics.settings import Settings
 from tests.support import DataDir
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """Both engines; on PostgreSQL a database of this module's own, so that each scan walks
+    the tenants of these tests only."""
+    return None if request.param == "duckdb" else request.getfixturevalue("module_postgres_url")
+
 
 CAMPAIGNS = 300
 DAYS = 50

@@ -3,6 +3,8 @@ stored thresholds first, then the fixture file (CONTRACT.md §7, §9), on both e
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.catalog_support import with_keys
 from tests.integration.test_scheduled_jobs import (
     ISSUES,
@@ -11,6 +13,13 @@ from tests.integration.test_scheduled_jobs import (
     visible_app,
     visible_campaigns,
 )
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """Both engines; on PostgreSQL a database of this module's own, so that each scan walks
+    the tenants of these tests only."""
+    return None if request.param == "duckdb" else request.getfixturevalue("module_postgres_url")
 
 
 def test_the_scan_uses_stored_thresholds_before_the_fixture_file(database_url: str | None) -> None:

@@ -24,6 +24,14 @@ from analytics.domain.models import Issue
 from analytics.settings import Settings
 from tests.support import VISIBLE_DATA, DataDir
 
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """Both engines; on PostgreSQL a database of this module's own, so that each scan walks
+    the tenants of these tests only."""
+    return None if request.param == "duckdb" else request.getfixturevalue("module_postgres_url")
+
+
 ISSUES = {issue.value for issue in Issue}
 
 

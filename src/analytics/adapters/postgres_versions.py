@@ -79,24 +79,35 @@ class _Link:
     async def _read(self, tenant_id: str) -> str:
         """One read. Never cancelled (psycopg would then try to cancel the query on the
         server, waiting seconds on a frozen network): at the deadline the connection's socket
-        is shut instead, which fails the read at once."""
-        try:
-            if self._connection is None or self._connection.closed:
-                self._connection = await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, connect_timeout=max(2, int(self._timeout))
-                )
-            connection = self._connection
-            read = asyncio.ensure_future(self._row(connection, tenant_id))
-            done, _ = await asyncio.wait({read}, timeout=self._timeout)
-            if not done:
-                _shut(connection)
-            load_id, written_at = await read
-        except (psycopg.Error, OSError) as error:
-            self._discard()
-            log.error("dataset version not read: %r", error)
-            raise RepositoryUnavailable("the dataset version could not be read") from error
-        written = "-" if written_at is None else written_at.isoformat()
-        return f"{load_id or 0}/{written}"
+        is shut instead, which fails the read at once. A kept connection found dead (the
+        server restarted, or ended it) is replaced once, within the same deadline."""
+        deadline = asyncio.get_running_loop().time() + self._timeout
+        while True:
+            reused = self._connection is not None and not self._connection.closed
+            timed_out = False
+            try:
+                if not reused:
+                    self._connection = await psycopg.AsyncConnection.connect(
+                        self._conninfo, autocommit=True, connect_timeout=max(2, int(self._timeout))
+                    )
+                connection = self._connection
+                assert connection is not None
+                read = asyncio.ensure_future(self._row(connection, tenant_id))
+                remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+                done, _ = await asyncio.wait({read}, timeout=remaining)
+                if not done:
+                    timed_out = True
+                    _shut(connection)
+                load_id, written_at = await read
+            except (psycopg.Error, OSError) as error:
+                self._discard()
+                if reused and not timed_out and asyncio.get_running_loop().time() < deadline:
+                    log.warning("the dataset version connection was dead; reading on a new one")
+                    continue
+                log.error("dataset version not read: %r", error)
+                raise RepositoryUnavailable("the dataset version could not be read") from error
+            written = "-" if written_at is None else written_at.isoformat()
+            return f"{load_id or 0}/{written}"
 
     async def _row(self, connection: psycopg.AsyncConnection, tenant_id: str) -> tuple:
         cursor = await connection.execute(self._statement, {"tenant_id": tenant_id}, prepare=True)
