@@ -1,14 +1,18 @@
 """`MetricsExplorer` over SQLAlchemy Core: the builder's statement, run by the metrics store
-in a transaction scoped to one tenant (under row-level security on PostgreSQL)."""
+in a transaction scoped to one tenant (under row-level security on PostgreSQL).
+
+The statement is the builder's cached one for the question's shape, its values passed as
+parameters; on PostgreSQL it goes straight to the driver's cursor (`SqlAlchemyMetricsStore.
+read`), so a 500-row answer skips SQLAlchemy's per-row result processing. Rows are read by
+position: the period (unless `total`), the group keys, the counts, the amounts, the rates'
+k (BENCHMARKS.md, "Metrics explorer at 20M rows")."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row
-
-from analytics.adapters.explorer_sql import explorer_statement
+from analytics.adapters.explorer_sql import explorer_parameters, explorer_shape
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore
 from analytics.domain.explorer import ExplorerQuery, ExplorerRow, Position
 
@@ -33,25 +37,33 @@ class SqlAlchemyMetricsExplorer:
     async def explore(
         self, *, query: ExplorerQuery, after: Position | None, limit: int
     ) -> list[ExplorerRow]:
-        statement = explorer_statement(query, self._tenant_id, after=after, limit=limit)
-        rows = await self._store.run(self._tenant_id, lambda c: c.execute(statement).all())
-        return [_explorer_row(query, row) for row in rows]
+        statement = explorer_shape(query, after)
+        parameters = explorer_parameters(query, self._tenant_id, after=after, limit=limit)
+        rows = await self._store.read(
+            self._tenant_id, lambda reader: reader.statement_rows(statement, parameters)
+        )
+        return _explorer_rows(query, rows)
 
 
-def _explorer_row(query: ExplorerQuery, row: Row[Any]) -> ExplorerRow:
-    values = row._mapping
-    return ExplorerRow(
-        period=None if query.granularity == "total" else values["period"],
-        keys=tuple(values[name] for name in query.group_by),
-        impressions=int(row.impressions),
-        clicks=int(row.clicks),
-        conversions=int(row.conversions),
-        likes=int(row.likes),
-        spend=Decimal(row.spend),
-        revenue=Decimal(row.revenue),
-        ctr=Decimal(int(row.ctr)) / _SCALE,
-        cvr=Decimal(int(row.cvr)) / _SCALE,
-        roas=Decimal(int(row.roas)) / _SCALE,
-        cpc=Decimal(int(row.cpc)) / _SCALE,
-        cpm=Decimal(int(row.cpm)) / _SCALE,
-    )
+def _explorer_rows(query: ExplorerQuery, rows: list[Any]) -> list[ExplorerRow]:
+    dated = query.granularity != "total"
+    start = 1 if dated else 0  # the group keys' first column
+    end = start + len(query.group_by)
+    return [
+        ExplorerRow(
+            row[0] if dated else None,
+            tuple(row[start:end]),
+            int(row[end]),
+            int(row[end + 1]),
+            int(row[end + 2]),
+            int(row[end + 3]),
+            Decimal(row[end + 4]),
+            Decimal(row[end + 5]),
+            Decimal(int(row[end + 6])) / _SCALE,
+            Decimal(int(row[end + 7])) / _SCALE,
+            Decimal(int(row[end + 8])) / _SCALE,
+            Decimal(int(row[end + 9])) / _SCALE,
+            Decimal(int(row[end + 10])) / _SCALE,
+        )
+        for row in rows
+    ]
