@@ -57,13 +57,13 @@ def _explorer_rows(query: ExplorerQuery, rows: list[Any]) -> list[ExplorerRow]:
             int(row[end + 1]),
             int(row[end + 2]),
             int(row[end + 3]),
-            Decimal(row[end + 4]),
-            Decimal(row[end + 5]),
-            Decimal(int(row[end + 6])) / _SCALE,
-            Decimal(int(row[end + 7])) / _SCALE,
-            Decimal(int(row[end + 8])) / _SCALE,
-            Decimal(int(row[end + 9])) / _SCALE,
-            Decimal(int(row[end + 10])) / _SCALE,
+            row[end + 4],
+            row[end + 5],
+            row[end + 6] / _SCALE,
+            row[end + 7] / _SCALE,
+            row[end + 8] / _SCALE,
+            row[end + 9] / _SCALE,
+            row[end + 10] / _SCALE,
         )
         for row in rows
     ]
