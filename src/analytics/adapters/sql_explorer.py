@@ -4,15 +4,16 @@ in a transaction scoped to one tenant (under row-level security on PostgreSQL).
 The statement is the builder's cached one for the question's shape, its values passed as
 parameters; on PostgreSQL it goes straight to the driver's cursor (`SqlAlchemyMetricsStore.
 read`), so a 500-row answer skips SQLAlchemy's per-row result processing. Rows are read by
-position: the period (unless `total`), the group keys, the counts, the amounts, the rates'
-k (BENCHMARKS.md, "Metrics explorer at 20M rows")."""
+position: the period (unless `total`), the group keys, the counts, the amounts (then the
+sort's rate, not read: the rates are computed here from the sums, exactly as the statement
+computes that one; BENCHMARKS.md, "Metrics explorer at 20M rows")."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from analytics.adapters.explorer_sql import explorer_parameters, explorer_shape
+from analytics.adapters.explorer_sql import explorer_parameters, explorer_shape, rates_of
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore
 from analytics.domain.explorer import ExplorerQuery, ExplorerRow, Position
 
@@ -49,21 +50,26 @@ def _explorer_rows(query: ExplorerQuery, rows: list[Any]) -> list[ExplorerRow]:
     dated = query.granularity != "total"
     start = 1 if dated else 0  # the group keys' first column
     end = start + len(query.group_by)
-    return [
-        ExplorerRow(
-            row[0] if dated else None,
-            tuple(row[start:end]),
-            int(row[end]),
-            int(row[end + 1]),
-            int(row[end + 2]),
-            int(row[end + 3]),
-            row[end + 4],
-            row[end + 5],
-            row[end + 6] / _SCALE,
-            row[end + 7] / _SCALE,
-            row[end + 8] / _SCALE,
-            row[end + 9] / _SCALE,
-            row[end + 10] / _SCALE,
+    answer = []
+    for row in rows:
+        *keys, impressions, clicks, conversions, likes, spend, revenue = row[start : end + 6]
+        impressions, clicks, conversions = int(impressions), int(clicks), int(conversions)
+        ctr, cvr, roas, cpc, cpm = rates_of(impressions, clicks, conversions, spend, revenue)
+        answer.append(
+            ExplorerRow(
+                row[0] if dated else None,
+                tuple(keys),
+                impressions,
+                clicks,
+                conversions,
+                int(likes),
+                spend,
+                revenue,
+                Decimal(ctr) / _SCALE,
+                Decimal(cvr) / _SCALE,
+                Decimal(roas) / _SCALE,
+                Decimal(cpc) / _SCALE,
+                Decimal(cpm) / _SCALE,
+            )
         )
-        for row in rows
-    ]
+    return answer
