@@ -63,3 +63,13 @@ def test_every_rate_is_the_rule_s(
     )
     got = rates_of(impressions, clicks, conversions, spend, revenue)
     assert tuple(Fraction(k, 10000) for k in got) == expected
+
+
+def test_the_rate_memo_gives_the_division_s_decimal_and_stays_bounded() -> None:
+    from analytics.adapters import sql_explorer
+
+    for k in [*range(sql_explorer._RATES_KEPT + 10), 10**40 + 7, 3]:
+        value = sql_explorer._rate(k)
+        expected = Decimal(k) / Decimal(10000)
+        assert (value, str(value)) == (expected, str(expected))
+        assert len(sql_explorer._RATES) <= sql_explorer._RATES_KEPT

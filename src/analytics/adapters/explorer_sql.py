@@ -252,14 +252,19 @@ def cents(amount: Decimal) -> int:
 def rates_of(
     impressions: int, clicks: int, conversions: int, spend: Decimal, revenue: Decimal
 ) -> tuple[int, int, int, int, int]:
-    """The k of ctr, cvr, roas, cpc and cpm, as the statement's `_rate` gives them."""
-    spend_cents, revenue_cents = cents(spend), cents(revenue)
+    """The k of ctr, cvr, roas, cpc and cpm, as the statement's `_rate` gives them: `rate`
+    and `cents` written out (called for every row of an answer)."""
+    numerator, denominator = spend.as_integer_ratio()
+    spend_cents = numerator * 100 // denominator
+    numerator, denominator = revenue.as_integer_ratio()
+    revenue_cents = numerator * 100 // denominator
+    double_impressions, double_clicks = 2 * impressions, 2 * clicks
     return (
-        rate(clicks, impressions),
-        rate(conversions, clicks),
-        rate(revenue_cents, spend_cents),
-        rate(spend_cents, 100 * clicks),
-        rate(10 * spend_cents, impressions),
+        (20000 * clicks + impressions) // double_impressions if impressions else 0,
+        (20000 * conversions + clicks) // double_clicks if clicks else 0,
+        (20000 * revenue_cents + spend_cents) // (2 * spend_cents) if spend_cents else 0,
+        (20000 * spend_cents + 100 * clicks) // (200 * clicks) if clicks else 0,
+        (200000 * spend_cents + impressions) // double_impressions if impressions else 0,
     )
 
 
