@@ -1,8 +1,13 @@
 """The metrics explorer's one query builder: a validated `ExplorerQuery` → one bound SELECT,
 the same for DuckDB and PostgreSQL (SQLAlchemy Core).
 
-Values (tenant, dates, filter values, the cursor's position) are always bound parameters;
-column names come from the schema through the allow-lists of `domain.explorer` only.
+Values (tenant, dates, filter values, the cursor's position, the limit) are always bound
+parameters; column names come from the schema through the allow-lists of `domain.explorer`
+only. A statement depends only on the question's shape (granularity, group and sort keys,
+how many values each filter has, whether a position is given, the table it reads), so it is
+built once per shape (`explorer_shape`, cached) and the values go in as named parameters
+(`explorer_parameters`): building and compiling the statement cost ~4 ms a request, as much
+as reading a 500-row answer (BENCHMARKS.md, "Metrics explorer at 20M rows").
 
 It reads the star (migration 0009): the smallest rollup that keeps every dimension the
 question groups or filters by (per month when the range is whole months), else the facts;
@@ -14,27 +19,33 @@ NUMERIC(38, 0), money as NUMERIC(38, 2); a rate n / d is rounded to 4 places hal
 zero with integers only, k = floor((20000 n + d) / (2 d)) (n, d >= 0; the rate is k / 10000),
 the floor being an exact integer division on each engine (`div` on PostgreSQL, `//` on
 HUGEINT on DuckDB, where `/` on decimals is double precision). Money enters rates in cents.
+The statement computes only the rate the answer is sorted by (for ORDER BY and the keyset);
+the reader computes every rate from the exact sums with the same integers (`rates_of`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Date,
+    Integer,
     Numeric,
     Select,
     String,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     false,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -43,7 +54,15 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from analytics.adapters import schema
-from analytics.domain.explorer import AMOUNTS, COUNTS, MEASURES, PERIOD, ExplorerQuery, Position
+from analytics.domain.explorer import (
+    AMOUNTS,
+    COUNTS,
+    MEASURES,
+    PERIOD,
+    RATES,
+    ExplorerQuery,
+    Position,
+)
 
 IDS = ("campaign_id", "creator_id")
 
@@ -78,7 +97,7 @@ def _rate(numerator: ColumnElement[Any], denominator: ColumnElement[Any]) -> Col
     """k of round(numerator / denominator, 4) = k / 10000; 0 when the denominator is 0."""
     scaled = _constant(20000) * numerator + denominator
     quotient = _IntegerDivision(scaled, _constant(2) * denominator)
-    return case((denominator == 0, _constant(0)), else_=cast(quotient, WholeNumber))
+    return case((denominator == _constant(0), _constant(0)), else_=cast(quotient, WholeNumber))
 
 
 def _sum(column: ColumnElement[Any], kind: Numeric) -> ColumnElement[Any]:
@@ -120,7 +139,16 @@ def _source(query: ExplorerQuery) -> _Source:
     raise AssertionError("the facts keep every dimension")  # pragma: no cover
 
 
-def _key_filter(name: str, values: tuple[str, ...], tenant: ColumnElement[Any]) -> Any:
+def _tenant() -> BindParameter[Any]:
+    return bindparam("tenant_id", type_=schema.tenants.c.tenant_id.type)
+
+
+def _values(position: int, count: int) -> list[BindParameter[Any]]:
+    """The parameters of the `position`-th filter's `count` values (`filter_<p>_<i>`)."""
+    return [bindparam(f"filter_{position}_{index}", type_=String) for index in range(count)]
+
+
+def _key_filter(name: str, values: list[BindParameter[Any]], tenant: ColumnElement[Any]) -> Any:
     """The keys of the tenant's rows whose breakdown `name` is one of `values`."""
     dimension = schema.breakdown_dimensions[name]
     return (
@@ -130,11 +158,10 @@ def _key_filter(name: str, values: tuple[str, ...], tenant: ColumnElement[Any]) 
     )
 
 
-def _grouped(query: ExplorerQuery, tenant_id: str) -> tuple[Select[Any], _Source]:
+def _grouped(query: ExplorerQuery, source: _Source) -> Select[Any]:
     """The sums per period and group, breakdowns still as keys."""
-    source = _source(query)
     rows = source.table.c
-    tenant = literal(tenant_id, schema.tenants.c.tenant_id.type)
+    tenant = _tenant()
     joined: Any = source.table
     period: ColumnElement[Any] | None = None
     if query.granularity in ("week", "month") and source.period == "metric_date":
@@ -153,10 +180,11 @@ def _grouped(query: ExplorerQuery, tenant_id: str) -> tuple[Select[Any], _Source
     sums += [_sum(rows[name], Amount).label(name) for name in AMOUNTS]
     conditions = [
         rows.tenant_id == tenant,
-        rows[source.period] >= query.date_from,
-        rows[source.period] <= query.date_to,
+        rows[source.period] >= bindparam("date_from", type_=Date),
+        rows[source.period] <= bindparam("date_to", type_=Date),
     ]
-    for name, values in query.filters:
+    for position, (name, given) in enumerate(query.filters):
+        values = _values(position, len(given))
         if not values:
             conditions.append(false())
         elif name in source.ids:
@@ -166,14 +194,13 @@ def _grouped(query: ExplorerQuery, tenant_id: str) -> tuple[Select[Any], _Source
     grouped = select(*groups, *sums).select_from(joined).where(*conditions)
     if groups:
         grouped = grouped.group_by(*(column.element for column in groups))
-    return grouped.having(func.count() > 0), source  # no rows, no group (not even a total)
+    return grouped.having(func.count() > _constant(0))  # no rows, no group (not even a total)
 
 
-def _totals(query: ExplorerQuery, tenant_id: str) -> Select[Any]:
+def _totals(query: ExplorerQuery, source: _Source) -> Select[Any]:
     """The sums per period and group, breakdown keys replaced by their values."""
-    grouped, source = _grouped(query, tenant_id)
-    sums = grouped.subquery("sums")
-    tenant = literal(tenant_id, schema.tenants.c.tenant_id.type)
+    sums = _grouped(query, source).subquery("sums")
+    tenant = _tenant()
     joined: Any = sums
     columns: list[ColumnElement[Any]] = [] if query.granularity == "total" else [sums.c[PERIOD]]
     for name in query.group_by:
@@ -188,33 +215,83 @@ def _totals(query: ExplorerQuery, tenant_id: str) -> Select[Any]:
     return select(*columns, *measures).select_from(joined)
 
 
-def _measured(query: ExplorerQuery, tenant_id: str) -> Select[Any]:
-    totals = _totals(query, tenant_id).subquery("totals")
+def _measured(query: ExplorerQuery, source: _Source) -> Select[Any]:
+    """The totals, and the rate the answer is sorted by (its k) when it is sorted by one:
+    the other rates are computed by the reader from the sums (`rates_of`), with the same
+    integers, so PostgreSQL does not spend ~2 ms on five NUMERIC divisions per row of a
+    500-row answer that only needs them printed (BENCHMARKS.md)."""
+    totals = _totals(query, source).subquery("totals")
     t = totals.c
+    sort = (query.sort or "").removeprefix("-")
+    if sort not in RATES:
+        return select(*t)
     spend_cents = cast(t.spend * _constant(100), WholeNumber)
     revenue_cents = cast(t.revenue * _constant(100), WholeNumber)
     rates = {
-        "ctr": _rate(t.clicks, t.impressions),
-        "cvr": _rate(t.conversions, t.clicks),
-        "roas": _rate(revenue_cents, spend_cents),
-        "cpc": _rate(spend_cents, _constant(100) * t.clicks),
-        "cpm": _rate(_constant(10) * spend_cents, t.impressions),
+        "ctr": lambda: _rate(t.clicks, t.impressions),
+        "cvr": lambda: _rate(t.conversions, t.clicks),
+        "roas": lambda: _rate(revenue_cents, spend_cents),
+        "cpc": lambda: _rate(spend_cents, _constant(100) * t.clicks),
+        "cpm": lambda: _rate(_constant(10) * spend_cents, t.impressions),
     }
-    return select(*t, *(rate.label(name) for name, rate in rates.items()))
+    return select(*t, rates[sort]().label(sort))
 
 
-def _bound(name: str, value: object) -> ColumnElement[Any]:
-    """A position value as a bound parameter of the column's type (measures as text cast to
-    NUMERIC: exact on every driver, whatever the size)."""
+def rate(numerator: int, denominator: int) -> int:
+    """`_rate` in Python: k of round(numerator / denominator, 4) = k / 10000, 0 when the
+    denominator is 0 (n, d >= 0 whole numbers; exact at any size)."""
+    return (20000 * numerator + denominator) // (2 * denominator) if denominator else 0
+
+
+def cents(amount: Decimal) -> int:
+    """A sum of money (at most 2 places) in cents, exactly at any size."""
+    numerator, denominator = amount.as_integer_ratio()
+    return numerator * 100 // denominator
+
+
+def rates_of(
+    impressions: int, clicks: int, conversions: int, spend: Decimal, revenue: Decimal
+) -> tuple[int, int, int, int, int]:
+    """The k of ctr, cvr, roas, cpc and cpm, as the statement's `_rate` gives them: `rate`
+    and `cents` written out (called for every row of an answer)."""
+    numerator, denominator = spend.as_integer_ratio()
+    spend_cents = numerator * 100 // denominator
+    numerator, denominator = revenue.as_integer_ratio()
+    revenue_cents = numerator * 100 // denominator
+    double_impressions, double_clicks = 2 * impressions, 2 * clicks
+    return (
+        (20000 * clicks + impressions) // double_impressions if impressions else 0,
+        (20000 * conversions + clicks) // double_clicks if clicks else 0,
+        (20000 * revenue_cents + spend_cents) // (2 * spend_cents) if spend_cents else 0,
+        (20000 * spend_cents + 100 * clicks) // (200 * clicks) if clicks else 0,
+        (200000 * spend_cents + impressions) // double_impressions if impressions else 0,
+    )
+
+
+def _bound(name: str, index: int) -> ColumnElement[Any]:
+    """The position's `index`-th value, of the column's type (measures are given as text
+    cast to NUMERIC: exact on every driver, whatever the size)."""
+    parameter = f"after_{index}"
     if name == PERIOD:
-        return literal(value, Date)
+        return bindparam(parameter, type_=Date)
     if name in COUNTS:
-        return cast(literal(str(value), String), WholeNumber)
+        return cast(bindparam(parameter, type_=String), WholeNumber)
     if name in AMOUNTS:
-        return cast(literal(str(value), String), Amount)
+        return cast(bindparam(parameter, type_=String), Amount)
     if name in MEASURES:  # a rate, compared as its k
-        return cast(literal(str(int(value * 10000)), String), WholeNumber)  # type: ignore[operator]
-    return literal(value, String)
+        return cast(bindparam(parameter, type_=String), WholeNumber)
+    return bindparam(parameter, type_=String)
+
+
+def _position_value(name: str, value: Any) -> object:
+    """A position value as `_bound`'s parameter takes it."""
+    if name == PERIOD:
+        return value
+    if name in COUNTS or name in AMOUNTS:
+        return str(value)
+    if name in MEASURES:
+        return str(int(value * 10000))
+    return value
 
 
 def _after(
@@ -229,15 +306,69 @@ def _after(
     return or_(*alternatives)
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a statement depends on: not the values (dates, filter values, position)."""
+
+    granularity: str
+    group_by: tuple[str, ...]
+    filters: tuple[tuple[str, int], ...]  # (dimension, how many values)
+    sort: str | None
+    after: bool  # a position is given (an empty one: a one-row answer has no next page)
+    source: _Source
+
+
+def explorer_shape(query: ExplorerQuery, after: Position | None) -> Select[Any]:
+    """The statement answering every question of `query`'s shape: at most `:row_limit` rows
+    in `query.order()`, after the position `:after_<i>` when one is given."""
+    filters = tuple((name, len(values)) for name, values in query.filters)
+    shape = _Shape(
+        query.granularity, query.group_by, filters, query.sort, bool(after), _source(query)
+    )
+    return _statement(shape)
+
+
+@lru_cache(maxsize=512)
+def _statement(shape: _Shape) -> Select[Any]:
+    # the shape's questions differ in values only: the builder reads none of them here
+    filters = tuple((name, ("",) * count) for name, count in shape.filters)
+    day = dt.date.min
+    query = ExplorerQuery(day, day, shape.granularity, shape.group_by, filters, shape.sort)
+    measured = _measured(query, shape.source).subquery("measured")
+    order = [(measured.c[key.name], key.descending) for key in query.order()]
+    statement = select(measured)
+    if shape.after:
+        values = [_bound(key.name, index) for index, key in enumerate(query.order())]
+        statement = statement.where(_after(order, values))
+    ordering = [column.desc() if descending else column.asc() for column, descending in order]
+    return statement.order_by(*ordering).limit(bindparam("row_limit", type_=Integer))
+
+
+def explorer_parameters(
+    query: ExplorerQuery, tenant_id: str, *, after: Position | None, limit: int
+) -> dict[str, Any]:
+    """The values of `explorer_shape(query, after)`'s parameters."""
+    values: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "date_from": query.date_from,
+        "date_to": query.date_to,
+        "row_limit": limit,
+    }
+    for position, (_, given) in enumerate(query.filters):
+        values.update((f"filter_{position}_{index}", value) for index, value in enumerate(given))
+    if after:
+        keys = query.order()
+        values.update(
+            (f"after_{index}", _position_value(key.name, value))
+            for index, (key, value) in enumerate(zip(keys, after, strict=True))
+        )
+    return values
+
+
 def explorer_statement(
     query: ExplorerQuery, tenant_id: str, *, after: Position | None, limit: int
 ) -> Select[Any]:
-    """At most `limit` rows of the answer, in `query.order()`, after `after` when given."""
-    measured = _measured(query, tenant_id).subquery("measured")
-    order = [(measured.c[key.name], key.descending) for key in query.order()]
-    statement = select(measured)
-    if after:  # an empty position: a one-row answer has no next page
-        values = [_bound(key.name, value) for key, value in zip(query.order(), after, strict=True)]
-        statement = statement.where(_after(order, values))
-    ordering = [column.desc() if descending else column.asc() for column, descending in order]
-    return statement.order_by(*ordering).limit(limit)
+    """At most `limit` rows of the answer, in `query.order()`, after `after` when given: the
+    shape's statement with its values bound (for tools that print the SQL)."""
+    parameters = explorer_parameters(query, tenant_id, after=after, limit=limit)
+    return explorer_shape(query, after).params(parameters)

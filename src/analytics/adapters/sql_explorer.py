@@ -1,18 +1,36 @@
 """`MetricsExplorer` over SQLAlchemy Core: the builder's statement, run by the metrics store
-in a transaction scoped to one tenant (under row-level security on PostgreSQL)."""
+in a transaction scoped to one tenant (under row-level security on PostgreSQL).
+
+The statement is the builder's cached one for the question's shape, its values passed as
+parameters; on PostgreSQL it goes straight to the driver's cursor (`SqlAlchemyMetricsStore.
+read`), so a 500-row answer skips SQLAlchemy's per-row result processing. Rows are read by
+position: the period (unless `total`), the group keys, the counts, the amounts (then the
+sort's rate, not read: the rates are computed here from the sums, exactly as the statement
+computes that one; BENCHMARKS.md, "Metrics explorer at 20M rows")."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row
-
-from analytics.adapters.explorer_sql import explorer_statement
+from analytics.adapters.explorer_sql import explorer_parameters, explorer_shape, rates_of
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore
 from analytics.domain.explorer import ExplorerQuery, ExplorerRow, Position
 
 _SCALE = Decimal(10000)
+_RATES: dict[int, Decimal] = {}  # k -> k / 10000: answers repeat a few thousand k's
+_RATES_KEPT = 16384  # at most (~2 MB); the memo is emptied when full
+
+
+def _rate(k: int) -> Decimal:
+    """The rate whose k is `k` (`Decimal(k) / 10000`, memoised: a `Decimal` division per
+    rate was ~1 ms of a 500-row answer)."""
+    value = _RATES.get(k)
+    if value is None:
+        if len(_RATES) >= _RATES_KEPT:
+            _RATES.clear()
+        value = _RATES[k] = Decimal(k) / _SCALE
+    return value
 
 
 class SqlAlchemyExplorers:
@@ -33,25 +51,38 @@ class SqlAlchemyMetricsExplorer:
     async def explore(
         self, *, query: ExplorerQuery, after: Position | None, limit: int
     ) -> list[ExplorerRow]:
-        statement = explorer_statement(query, self._tenant_id, after=after, limit=limit)
-        rows = await self._store.run(self._tenant_id, lambda c: c.execute(statement).all())
-        return [_explorer_row(query, row) for row in rows]
+        statement = explorer_shape(query, after)
+        parameters = explorer_parameters(query, self._tenant_id, after=after, limit=limit)
+        rows = await self._store.read(
+            self._tenant_id, lambda reader: reader.statement_rows(statement, parameters)
+        )
+        return _explorer_rows(query, rows)
 
 
-def _explorer_row(query: ExplorerQuery, row: Row[Any]) -> ExplorerRow:
-    values = row._mapping
-    return ExplorerRow(
-        period=None if query.granularity == "total" else values["period"],
-        keys=tuple(values[name] for name in query.group_by),
-        impressions=int(row.impressions),
-        clicks=int(row.clicks),
-        conversions=int(row.conversions),
-        likes=int(row.likes),
-        spend=Decimal(row.spend),
-        revenue=Decimal(row.revenue),
-        ctr=Decimal(int(row.ctr)) / _SCALE,
-        cvr=Decimal(int(row.cvr)) / _SCALE,
-        roas=Decimal(int(row.roas)) / _SCALE,
-        cpc=Decimal(int(row.cpc)) / _SCALE,
-        cpm=Decimal(int(row.cpm)) / _SCALE,
-    )
+def _explorer_rows(query: ExplorerQuery, rows: list[Any]) -> list[ExplorerRow]:
+    dated = query.granularity != "total"
+    start = 1 if dated else 0  # the group keys' first column
+    end = start + len(query.group_by)
+    answer = []
+    for row in rows:
+        *keys, impressions, clicks, conversions, likes, spend, revenue = row[start : end + 6]
+        impressions, clicks, conversions = int(impressions), int(clicks), int(conversions)
+        ctr, cvr, roas, cpc, cpm = rates_of(impressions, clicks, conversions, spend, revenue)
+        answer.append(
+            ExplorerRow(
+                row[0] if dated else None,
+                tuple(keys),
+                impressions,
+                clicks,
+                conversions,
+                int(likes),
+                spend,
+                revenue,
+                _rate(ctr),
+                _rate(cvr),
+                _rate(roas),
+                _rate(cpc),
+                _rate(cpm),
+            )
+        )
+    return answer

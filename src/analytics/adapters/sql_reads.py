@@ -11,10 +11,10 @@ connection invalidated as SQLAlchemy would. DuckDB reads through SQLAlchemy as b
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, Dialect, Executable
 from sqlalchemy.exc import DBAPIError
 
 from analytics.adapters.sql_queries import query
@@ -27,6 +27,11 @@ class Reader(Protocol):
 
     def rows(self, name: str, parameters: Mapping[str, Any]) -> list[Any]: ...
 
+    def statement_rows(self, statement: Executable, parameters: Mapping[str, Any]) -> list[Any]:
+        """Rows of a built statement whose values are all named parameters (no defaults),
+        by position; `statement` is kept and compiled once (a builder's cached statement)."""
+        ...
+
 
 class SqlAlchemyReader:
     def __init__(self, connection: Connection) -> None:
@@ -34,6 +39,9 @@ class SqlAlchemyReader:
 
     def rows(self, name: str, parameters: Mapping[str, Any]) -> list[Any]:
         return list(self._connection.execute(query(name), parameters))
+
+    def statement_rows(self, statement: Executable, parameters: Mapping[str, Any]) -> list[Any]:
+        return list(self._connection.execute(statement, parameters))
 
 
 class DriverReader:
@@ -47,11 +55,21 @@ class DriverReader:
         self._cursor.execute(compiled(name, self._dialect), parameters)
         return self._cursor.fetchall()
 
+    def statement_rows(self, statement: Executable, parameters: Mapping[str, Any]) -> list[Any]:
+        self._cursor.execute(compiled_statement(statement, self._dialect), parameters)
+        return self._cursor.fetchall()
+
 
 @cache
 def compiled(name: str, dialect: Dialect) -> str:
     """The question as the driver takes it (`%(name)s` parameters, `%` escaped)."""
     return str(query(name).compile(dialect=dialect))
+
+
+@lru_cache(maxsize=512)
+def compiled_statement(statement: Executable, dialect: Dialect) -> str:
+    """A built statement as the driver takes it (its parameters named, none with a value)."""
+    return str(statement.compile(dialect=dialect))
 
 
 def read_with_driver(

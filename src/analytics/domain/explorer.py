@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 GRANULARITIES = ("day", "week", "month", "total")
 DIMENSIONS = (
@@ -80,9 +81,10 @@ class ExplorerQuery:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ExplorerRow:
-    """One group's totals. Rates are exact 4-place decimals (0 on a zero denominator)."""
+class ExplorerRow(NamedTuple):
+    """One group's totals. Rates are exact 4-place decimals (0 on a zero denominator).
+    A named tuple, not a frozen dataclass: an answer makes hundreds of them, and a frozen
+    dataclass's `__init__` cost a third of reading a row (BENCHMARKS.md)."""
 
     period: dt.date | None  # None for granularity `total`
     keys: tuple[str, ...]  # the group_by values, in group_by order

@@ -14,10 +14,11 @@ from fastapi.routing import APIRoute
 
 from analytics.api.auth import ServicesDep, Viewer
 from analytics.api.explorer_parameters import PARAMETERS, MetricsParameters
+from analytics.api.explorer_rendering import explorer_json
+from analytics.api.rendering import JsonBytes
 from analytics.api.routes.campaigns import INVALID, STORE_DOWN, UNAUTHENTICATED
 from analytics.api.schemas import MetricsPageOut
 from analytics.domain.cursors import InvalidCursor
-from analytics.domain.explorer import AMOUNTS, COUNTS, PERIOD, RATES, ExplorerPage, ExplorerRow
 from analytics.domain.exploring import explore_metrics
 
 
@@ -45,22 +46,6 @@ class _ExplainedRoute(APIRoute):
 router = APIRouter(route_class=_ExplainedRoute)
 
 
-def _row(row: ExplorerRow, group_by: tuple[str, ...]) -> dict[str, Any]:
-    body: dict[str, Any] = {} if row.period is None else {PERIOD: row.period.isoformat()}
-    body.update(zip(group_by, row.keys, strict=True))
-    body.update((name, getattr(row, name)) for name in COUNTS)
-    body.update((name, float(getattr(row, name))) for name in (*AMOUNTS, *RATES))
-    return body
-
-
-def _page(page: ExplorerPage, group_by: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        "rows": [_row(row, group_by) for row in page.rows],
-        "next_cursor": page.next_cursor,
-        "has_more": page.has_more,
-    }
-
-
 @router.get(
     "/metrics",
     response_model=MetricsPageOut,
@@ -72,7 +57,7 @@ async def get_metrics(
     parameters: Annotated[MetricsParameters, Query()],
     principal: Viewer,
     services: ServicesDep,
-) -> dict[str, Any]:
+) -> JsonBytes:
     """Totals over the caller's tenant between two dates, per period and group, filtered
     (OR within one parameter, AND across), sorted and paginated by keyset (`next_cursor`).
     Rates are rounded to 4 places half away from zero (0.0 on a zero denominator), money to
@@ -95,4 +80,4 @@ async def get_metrics(
             "input": parameters.cursor,
         }
         raise RequestValidationError([detail]) from None
-    return _page(page, query.group_by)
+    return JsonBytes(explorer_json(page, query.group_by, query.granularity))
