@@ -9,8 +9,9 @@
       drawn at random per request), the whole answer in one page (`--limit`, 1000);
   (b) a year of monthly totals by region and device type (the same page size).
 `sources`: the statement the builder makes for each question, run against every table it
-could read (month rollup, day rollup, the facts), EXPLAIN ANALYZE'd `--repeat`
-times each in one session: the median execution time says what each physical design costs.
+could read (month rollup, single-breakdown day rollups, day rollup, the facts),
+EXPLAIN ANALYZE'd `--repeat` times each in one session: the median execution time says
+what each physical design costs.
 Two more questions show the other paths: (c) one campaign's quarter by week and platform
 (only the facts keep campaigns), (d) a quarter by age group and gender (the facts).
 

@@ -15,6 +15,7 @@ from analytics.adapters import schema
 from analytics.adapters.csv_dataset import DatasetRefused
 from analytics.adapters.dataset_loader import load_dataset
 from analytics.adapters.engines import create_database_engine, embedded_database_url, prepare_schema
+from analytics.adapters.explorer_sql import _source
 from analytics.adapters.sql_explorer import SqlAlchemyExplorers
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore
 from analytics.domain.explorer import ExplorerQuery
@@ -167,3 +168,37 @@ async def test_a_duckdb_file_made_before_the_star_gets_it_at_start_up(
         ]
     finally:
         engine.dispose()
+
+
+def test_a_duckdb_file_made_before_the_single_rollups_gets_them_at_start_up(
+    tmp_path: Path,
+) -> None:
+    engine = create_database_engine(f"duckdb:///{tmp_path / 'singles.duckdb'}")
+    try:
+        prepare_schema(engine)
+        rows = [_row("2026-03-02", 10, platform="ios", region="eu")]
+        rows += [_row("2026-03-02", 4, platform="web", region="eu")]
+        rows += [_row("2026-04-30", 4, platform="web", device_type="tv")]
+        _load(engine, tmp_path, "one", "one", rows)
+        _load(engine, tmp_path, "two", "two", rows[1:])
+        loaded = {tenant: _star(engine, tenant) for tenant in ("one", "two")}
+        assert loaded["one"]["breakdown_day_region"]  # a load writes them
+        with engine.begin() as connection:
+            for table in schema.breakdown_day_single.values():
+                connection.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608
+        prepare_schema(engine)
+        assert {tenant: _star(engine, tenant) for tenant in ("one", "two")} == loaded
+    finally:
+        engine.dispose()
+
+
+def test_one_breakdown_per_day_reads_its_own_rollup() -> None:
+    for name, table in schema.breakdown_day_single.items():
+        quarter = ExplorerQuery(dt.date(2026, 4, 1), dt.date(2026, 6, 30), "day", (name,))
+        assert _source(quarter).table is table
+        filtered = ExplorerQuery(
+            quarter.date_from, quarter.date_to, "week", filters=((name, ("x",)),)
+        )
+        assert _source(filtered).table is table
+    both = ExplorerQuery(dt.date(2026, 4, 1), dt.date(2026, 6, 30), "day", ("platform", "region"))
+    assert _source(both).table is schema.breakdown_day_core

@@ -10,6 +10,7 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analytics.adapters import sql_explorer
 from analytics.adapters.explorer_sql import cents, rate, rates_of
 
 wholes = st.one_of(
@@ -66,8 +67,6 @@ def test_every_rate_is_the_rule_s(
 
 
 def test_the_rate_memo_gives_the_division_s_decimal_and_stays_bounded() -> None:
-    from analytics.adapters import sql_explorer
-
     for k in [*range(sql_explorer._RATES_KEPT + 10), 10**40 + 7, 3]:
         value = sql_explorer._rate(k)
         expected = Decimal(k) / Decimal(10000)

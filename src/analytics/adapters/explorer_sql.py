@@ -118,6 +118,10 @@ class _Source:
 # Smallest first: the first that keeps every dimension asked for answers (DECISIONS.md).
 _SOURCES = (
     _Source(schema.breakdown_month_core, "month_start", schema.CORE_BREAKDOWNS),
+    *(
+        _Source(table, "metric_date", (name,))
+        for name, table in schema.breakdown_day_single.items()
+    ),
     _Source(schema.breakdown_day_core, "metric_date", schema.CORE_BREAKDOWNS),
     _Source(schema.campaign_daily_metrics, "metric_date", schema.BREAKDOWNS, IDS),
 )

@@ -1,4 +1,5 @@
-"""Reading the `.sql` questions' rows inside one tenant-scoped transaction.
+"""Reading the `.sql` questions' rows (and a builder's cached statements: the explorer's)
+inside one tenant-scoped transaction.
 
 On PostgreSQL the statements go straight to the driver's cursor (psycopg, named-tuple rows)
 on the pooled connection SQLAlchemy checked out: SQLAlchemy's per-statement work (execution

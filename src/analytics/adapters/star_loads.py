@@ -2,8 +2,9 @@
 
 Written in the publish's transaction, after the fact rows (and before the swap, PostgreSQL):
 the dimensions from the load's numbering (`BreakdownKeys`) and the dates its rows hold, the
-rollups: the three core breakdowns per day from the facts, and per month from those (a
-fraction of their rows). A cube of every breakdown per day was measured and dropped (DECISIONS.md).
+rollups: the three core breakdowns per day from the facts, per month from those (a fraction
+of their rows), and each of the three alone per day from them too. A cube of every
+breakdown per day was measured and dropped (DECISIONS.md).
 """
 
 from __future__ import annotations
@@ -94,9 +95,20 @@ def _roll_up(
 
 
 def fill_rollups(connection: Connection, tenant_id: str, named: Named, *, one_tenant: bool) -> None:
-    """The daily core from the facts, the monthly core from that."""
+    """The daily core from the facts, the monthly core and each single breakdown per day
+    from that."""
     day_core = named(schema.breakdown_day_core)
     facts, dates = named(schema.campaign_daily_metrics), named(schema.dim_date)
     _roll_up(connection, tenant_id, facts, day_core, one_tenant=one_tenant)
     month_core = named(schema.breakdown_month_core)
     _roll_up(connection, tenant_id, day_core, month_core, dates=dates, one_tenant=one_tenant)
+    fill_single_rollups(connection, tenant_id, named, one_tenant=one_tenant)
+
+
+def fill_single_rollups(
+    connection: Connection, tenant_id: str, named: Named, *, one_tenant: bool
+) -> None:
+    """Each core breakdown alone per day, from the day core (a few thousand rows a year)."""
+    day_core = named(schema.breakdown_day_core)
+    for table in schema.breakdown_day_single.values():
+        _roll_up(connection, tenant_id, day_core, named(table), one_tenant=one_tenant)

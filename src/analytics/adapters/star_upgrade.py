@@ -5,7 +5,7 @@ Table and column names come from the schema only; one transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Table, text
 
 from analytics.adapters import schema, star_loads
 
@@ -63,3 +63,21 @@ def upgrade_text_breakdowns(engine: Engine) -> None:
         )
         for tenant in connection.execute(text(tenants)).scalars().all():
             star_loads.fill_rollups(connection, tenant, lambda table: table, one_tenant=False)
+
+
+def add_single_rollups(engine: Engine) -> None:
+    """A file made before the single-breakdown rollups (what migration 0010 does on
+    PostgreSQL): each tenant's, from its day core, when the file has a day core and none of
+    them yet. Nothing to do otherwise (a load writes them with the rest of its star)."""
+    with engine.begin() as connection:
+        singles = [table.name for table in schema.breakdown_day_single.values()]
+        if any(_has_rows(connection, name) for name in singles):
+            return
+        core = schema.breakdown_day_core.name
+        tenants = text(f"SELECT DISTINCT tenant_id FROM {core}")  # noqa: S608 - schema name
+        for tenant in connection.execute(tenants).scalars().all():
+            star_loads.fill_single_rollups(connection, tenant, _itself, one_tenant=False)
+
+
+def _itself(table: Table) -> Table:
+    return table
