@@ -78,6 +78,24 @@ def test_stairway_upgrade_downgrade_upgrade_every_revision(empty_database: str) 
         engine.dispose()
 
 
+def test_migrations_run_whatever_the_engines_statement_timeout(empty_database: str) -> None:
+    """The service's engine bounds every statement; a migration that rewrites a large
+    tenant's rows must not be cut by that bound (here 1 ms, which every revision exceeds)."""
+    engine = create_engine(empty_database, connect_args={"options": "-c statement_timeout=1"})
+    untimed = create_engine(empty_database)  # to look, without the bound
+    try:
+        with engine.connect() as connection:
+            timeout = connection.execute(text("SHOW statement_timeout")).scalar_one()
+        assert timeout == "1ms"
+        migrations.upgrade(engine)
+        assert migrations.current_revision(untimed) == migrations.head_revision()
+        migrations.downgrade(engine, "base")
+        assert migrations.current_revision(untimed) is None
+    finally:
+        engine.dispose()
+        untimed.dispose()
+
+
 def _insert(engine: Engine, *statements: str) -> None:
     with engine.begin() as connection:
         for statement in statements:

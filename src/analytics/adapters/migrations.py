@@ -6,7 +6,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 from analytics.adapters.resources import shipped_directory
 
@@ -17,9 +17,18 @@ def _config() -> Config:
     return config
 
 
+def _untimed(connection: Connection) -> None:
+    """PostgreSQL: no statement timeout for the migration's transaction. The service's
+    engine bounds every statement (a request must never hang), but a migration that rewrites
+    a large tenant's rows takes as long as it takes."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = _config()
     with engine.begin() as connection:
+        _untimed(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -27,6 +36,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def downgrade(engine: Engine, revision: str) -> None:
     config = _config()
     with engine.begin() as connection:
+        _untimed(connection)
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
 
