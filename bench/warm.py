@@ -2,7 +2,7 @@
 
     python bench/warm.py DATA_DIR --pg-url URL [--workers 1,2] [--duration 6] [--warmup 2]
                          [--campaigns 300] [--redis-url redis://127.0.0.1:6379/12]
-                         [--only pg,embedded,stale] [--stale-rows 20000]
+                         [--only pg,embedded,stale] [--stale-rows 20000] [--rate-limit RATE]
 
 pg        per worker count of `--workers`, at `--connections` (16): the hello-world floor,
           then `analytics serve` on the loaded PostgreSQL database with the cache in process
@@ -15,7 +15,8 @@ stale     a warm run (wrk on the performance endpoint) during which `analytics l
           that do not match the data current when they were asked (must be 0); once with the
           cache in process and 1 worker, once with Redis and the largest worker count
 
-Every server runs with RATE_LIMITS_ENABLED=false and the fixture thresholds
+Every server runs with RATE_LIMITS_ENABLED=false (`--rate-limit RATE`: on, with that anonymous
+quota, to measure what counting costs a hit) and the fixture thresholds
 (BENCHMARK_FIXTURES_FILE): anomalies whose thresholds came from the benchmark service are
 never cached. Warm means: before wrk, every (endpoint, campaign) of the run is asked until a
 whole pass is answered from the cache (new connections, so every worker fills its own), then
@@ -150,6 +151,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--campaigns", type=int, default=300, help="campaigns wrk picks from")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--stale-rows", type=int, default=20_000)
+    parser.add_argument("--stale-seconds", type=int, default=30, help="wrk's run around the load")
+    parser.add_argument(
+        "--rate-limit",
+        metavar="RATE",
+        help="rate limits on, anonymous quota RATE (e.g. 10000000/minute)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads at most")
     parser.add_argument("--log-level", default="warning", help="LOG_LEVEL of every app")
     parser.add_argument("--seed", type=int, default=7)
@@ -158,7 +165,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.targets = [t.strip() for t in args.only.split(",") if t.strip()]
     if set(args.targets) - set(TARGETS):
         parser.error(f"targets: {', '.join(TARGETS)}")
-    args.server_env = [NO_LIMITS]  # serving.api_context's cold-mode stripping, then this
+    # serving.api_context strips every cache and rate-limit variable, then adds these
+    args.server_env = [NO_LIMITS]
+    if args.rate_limit:
+        args.server_env = ["RATE_LIMITS_ENABLED=true", f"RATE_LIMIT_ANONYMOUS={args.rate_limit}"]
     return args
 
 

@@ -71,11 +71,12 @@ def stale_table(checks: list[dict[str, Any]]) -> list[str]:
     if not checks:
         return []
     out = ["", "| cache | workers | answers checked | sent after commit | stale | wrong |"]
-    out[-1] += " commit window ms | load s | wrk req/s (hits) during | load avg |"
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out[-1] += " commit window ms | load s | commit at (s of wrk's) | wrk req/s (hits) |"
+    out[-1] += " wrk p99 ms | load avg |"
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for check in checks:
         during = check.get("wrk")
-        wrk = "-" if during is None else f"{lib.fmt(during['rps'])} ({during['hit_share']:.1%})"
+        wrk = "-" if during is None else f"{lib.fmt(during['rps'])} ({during['hit_share']:.2%})"
         out.append(
             line(
                 [
@@ -87,7 +88,9 @@ def stale_table(checks: list[dict[str, Any]]) -> list[str]:
                     check["wrong"],
                     check["commit_window_ms"],
                     check["load_seconds"],
+                    f"{check['commit_after_wrk_start_s']} of {check['wrk_seconds']}",
                     wrk,
+                    "-" if during is None else lib.sig(during["p99_ms"]),
                     check["load_average"][0],
                 ]
             )

@@ -65,27 +65,31 @@ def one_check(
     old = stale_check.truths(truth.base_url, paths)
     prefill = [warm_bench.prefill(ctx, warm, t) for _, t in api.ours_endpoints(ctx)]
     template = api.ENDPOINTS["performance"][0]
+    seconds = ctx.args.stale_seconds
     load_run: dict[str, Any] = {}
     background = threading.Thread(
         target=lambda: load_run.update(
-            api.wrk(ctx, warm.base_url, template, max(ctx.connections), ctx.args.duration)
+            api.wrk(ctx, warm.base_url, template, max(ctx.connections), seconds)
         ),
         daemon=True,
     )
     checker = stale_check.Checker(warm.base_url, paths)
     watch = stale_check.CommitWatch(ctx.pg_libpq_url())
+    wrk_started = time.monotonic()
     background.start()
     checker.start()
-    time.sleep(max(1.0, ctx.args.duration / 4))
+    time.sleep(3)
     watch.start()
-    seconds = load(url, next_data)
+    load_seconds = load(url, next_data)
     window = watch.wait(timeout=30)
-    time.sleep(max(1.0, ctx.args.duration / 4))
+    background.join(timeout=seconds + 60)
     checker.stop()
-    background.join(timeout=ctx.args.duration + 60)
     new = stale_check.truths(truth.base_url, paths)
     counted = stale_check.count_stale(checker.answers, window, old, new)
-    row = {"load_seconds": round(seconds, 2), "checked_urls": len(paths)}
+    row = {"load_seconds": round(load_seconds, 2), "checked_urls": len(paths)}
+    # the commit must fall inside wrk's run for the run to be "a load during a warm run"
+    row["commit_after_wrk_start_s"] = round(window[1] - wrk_started, 2)
+    row["wrk_seconds"] = seconds
     row |= {"prefill_hit_share": prefill, "checker_errors": len(checker.errors)}
     row |= counted | {"load_average": [round(x, 2) for x in os.getloadavg()]}
     if load_run.get("ok"):
@@ -105,6 +109,7 @@ def run(args: argparse.Namespace, scratch: Path, context: Callable[..., Any]) ->
         load(url, datasets[0])
         ctx = context(args, datasets[0], scratch, args.connections)
         ctx.pg_url = url
+        ctx.args.stale_seconds = args.stale_seconds
         redis = {"REDIS_URL": args.redis_url}
         configs = [("in-process", 1, {}), ("redis", max(args.workers), redis)]
         for (cache, workers, env), next_data in zip(configs, datasets[1:], strict=True):
