@@ -217,8 +217,12 @@ class ServingMiddleware:
     ) -> None:
         serving = self.serving
         assert serving.cache is not None
+        assert serving.versions is not None
         try:
-            version = await (started or _started(serving, principal.tenant_id))
+            if started is None:  # no count to overlap with: no task either
+                version = await serving.versions.version(principal.tenant_id)
+            else:
+                version = await started
         except RepositoryUnavailable:
             serving.hooks.cache("bypass")
             await _send_json(send, 503, b'{"detail":"%s"}' % STORE_UNAVAILABLE.encode(), extra)
