@@ -9,6 +9,7 @@ when the middleware could not (the principal is handed down in the request's sta
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -122,6 +123,21 @@ async def _send_json(send: Send, status: int, body: bytes, headers: list) -> Non
     await send({"type": "http.response.body", "body": body})
 
 
+def _started(serving: Serving, tenant_id: str) -> asyncio.Future[str | None]:
+    """The tenant's version read, begun now (after the request arrived: it sees every
+    commit made before), awaited later."""
+    assert serving.versions is not None
+    return asyncio.ensure_future(serving.versions.version(tenant_id))
+
+
+def _forget(version: asyncio.Future[str | None] | None) -> None:
+    """A version read no longer needed (429, or the count failed): cancelled, its outcome
+    retrieved so that nothing is logged as never retrieved."""
+    if version is not None:
+        version.cancel()
+        version.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+
 class ServingMiddleware:
     def __init__(self, app: ASGIApp, serving: Serving) -> None:
         self.app = app
@@ -140,14 +156,25 @@ class ServingMiddleware:
         except RepositoryUnavailable:
             await _send_json(send, 503, b'{"detail":"%s"}' % STORE_UNAVAILABLE.encode(), [])
             return
+        if self.serving.cache is None or principal is None or scope["method"] != "GET":
+            template = None
         extra: list[tuple[bytes, bytes]] = []
+        version: asyncio.Future[str | None] | None = None
         if self.serving.limiter is not None:
             quota = self.serving.quotas[
                 ANONYMOUS if principal is None or principal.key_id is None else principal.role.value
             ]
-            usage = await self.serving.limiter.hit(_identity(scope, principal), quota)
+            if template is not None and principal is not None:
+                # the version read and the count are two round trips: make them at once
+                version = _started(self.serving, principal.tenant_id)
+            try:
+                usage = await self.serving.limiter.hit(_identity(scope, principal), quota)
+            except BaseException:
+                _forget(version)
+                raise
             extra = _rate_headers(quota, usage)
             if not usage.allowed:
+                _forget(version)
                 self.serving.hooks.rate_limited(quota.name)
                 detail = b'{"detail":"rate limit exceeded: %d requests per %d s"}' % (
                     quota.limit,
@@ -155,12 +182,10 @@ class ServingMiddleware:
                 )
                 await _send_json(send, 429, detail, [(b"retry-after", b"%d" % usage.reset), *extra])
                 return
-        if self.serving.cache is None or principal is None or scope["method"] != "GET":
-            template = None
-        if template is None:
+        if template is None or principal is None:
             await self.app(scope, receive, _with_headers(send, extra))
             return
-        await self._cached(scope, receive, send, principal, template, extra)
+        await self._cached(scope, receive, send, principal, template, extra, version)
 
     async def _caller(self, scope: Scope) -> Principal | None:
         """The authenticated caller, None when the credentials are refused (the app then
@@ -188,12 +213,16 @@ class ServingMiddleware:
         principal: Principal,
         template: str,
         extra: list[tuple[bytes, bytes]],
+        started: asyncio.Future[str | None] | None,
     ) -> None:
         serving = self.serving
         assert serving.cache is not None
         assert serving.versions is not None
         try:
-            version = await serving.versions.version(principal.tenant_id)
+            if started is None:  # no count to overlap with: no task either
+                version = await serving.versions.version(principal.tenant_id)
+            else:
+                version = await started
         except RepositoryUnavailable:
             serving.hooks.cache("bypass")
             await _send_json(send, 503, b'{"detail":"%s"}' % STORE_UNAVAILABLE.encode(), extra)
