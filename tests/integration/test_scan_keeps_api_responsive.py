@@ -26,7 +26,11 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 
 CAMPAIGNS = 300
 DAYS = 50
-BOUND_SECONDS = 1.0  # slowest request allowed while the scan runs (a loaded 2-core CI box)
+# A scan that held requests up would make most of them wait about as long as its batches;
+# one stall of the shared 2-core CI machine (seen once: 1.9 s for one request of 82) is not
+# that. So: nine in ten requests within 0.25 s, and none beyond 3 s.
+TYPICAL_SECONDS = 0.25
+BOUND_SECONDS = 3.0
 
 
 def large_tenant(directory: Path) -> Path:
@@ -89,4 +93,6 @@ def test_requests_keep_answering_within_a_bound_while_a_scan_runs(
     latencies, scan_seconds = asyncio.run(scenario())
     print(f"scan {scan_seconds:.2f} s, {len(latencies)} requests, max {max(latencies):.3f} s")
     assert len(latencies) >= 10, f"the scan took {scan_seconds:.2f} s: too short to overlap"
+    typical = sorted(latencies)[int(len(latencies) * 0.9)]
+    assert typical < TYPICAL_SECONDS, (typical, scan_seconds, len(latencies))
     assert max(latencies) < BOUND_SECONDS, (max(latencies), scan_seconds, len(latencies))
