@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from analytics.adapters import migrations
+from analytics.adapters.dataset_loader import load_dataset
 from analytics.api.app import create_app
 from analytics.settings import Settings
 from tests.support import DataDir
@@ -143,15 +144,27 @@ def new_postgres_database(prefix: str = "analytics_test") -> tuple[str, Callable
     return url, drop
 
 
+def migrated_postgres_database(
+    prefix: str = "analytics_test", data: Path | None = None
+) -> Iterator[str]:
+    """For a fixture to yield from: a fresh database built by the real migrations (and
+    `data` loaded into it when given), dropped afterwards."""
+    url, drop = new_postgres_database(prefix)
+    engine = create_engine(url)
+    try:
+        migrations.upgrade(engine)
+        if data is not None:
+            load_dataset(engine, data, dataset_name=data.name)
+    finally:
+        engine.dispose()
+    yield url
+    drop()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """One database for the session, built by the real migrations."""
-    url, drop = new_postgres_database()
-    engine = create_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
-    yield url
-    drop()
+    yield from migrated_postgres_database()
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from analytics.adapters import migrations
-from tests.conftest import new_postgres_database
+from tests.conftest import migrated_postgres_database, new_postgres_database
 from tests.integration.benchmark_server import BenchmarkServer, refused_port, running_server
 
 
@@ -43,12 +43,7 @@ def module_postgres_url() -> Iterator[str]:
     """A migrated PostgreSQL database of the module's own: for the tests of the anomaly
     scan, which walks every tenant of its database (the session's database holds every
     tenant the suite has made by then)."""
-    url, drop = new_postgres_database()
-    engine = create_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
-    yield url
-    drop()
+    yield from migrated_postgres_database()
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])

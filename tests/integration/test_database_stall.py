@@ -22,11 +22,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from analytics.adapters import migrations
-from analytics.adapters.dataset_loader import load_dataset
 from analytics.api.app import create_app
 from analytics.settings import Settings
-from tests.conftest import new_postgres_database
+from tests.conftest import migrated_postgres_database
 from tests.integration.tcp_proxy import TcpProxy
 from tests.support import VISIBLE_DATA
 
@@ -85,15 +83,7 @@ def _keep_asking(base_url: str, paths: Callable[[], str], out: list[Answer], sto
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    url, drop = new_postgres_database("analytics_stall")
-    engine = create_engine(url)
-    try:
-        migrations.upgrade(engine)
-        load_dataset(engine, VISIBLE_DATA, dataset_name="visible")
-    finally:
-        engine.dispose()
-    yield url
-    drop()
+    yield from migrated_postgres_database("analytics_stall", VISIBLE_DATA)
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from analytics.adapters import migrations
-from analytics.adapters.dataset_loader import load_dataset
 from analytics.api.app import create_app
 from analytics.settings import Settings
-from tests.conftest import new_postgres_database
+from tests.conftest import migrated_postgres_database
 from tests.support import VISIBLE_DATA
 
 PATHS = (
@@ -28,15 +26,7 @@ PATHS = (
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    url, drop = new_postgres_database("analytics_dead")
-    engine = create_engine(url)
-    try:
-        migrations.upgrade(engine)
-        load_dataset(engine, VISIBLE_DATA, dataset_name="visible")
-    finally:
-        engine.dispose()
-    yield url
-    drop()
+    yield from migrated_postgres_database("analytics_dead", VISIBLE_DATA)
 
 
 @pytest.fixture
