@@ -18,11 +18,8 @@ QUERY = ExplorerQuery(
 
 
 def _row(day: int, platform: str, spend: str) -> ExplorerRow:
-    zero = Decimal(0)
-    return ExplorerRow(
-        dt.date(2026, 1, day), (platform,), 1, 1, 1, 1, Decimal(spend), zero,
-        zero, zero, zero, zero, zero,
-    )  # fmt: skip
+    cents = int(Decimal(spend) * 100)
+    return ExplorerRow(dt.date(2026, 1, day), (platform,), 1, 1, 1, 1, cents, 0, 0, 0, 0, 0, 0)
 
 
 class FakeExplorer:

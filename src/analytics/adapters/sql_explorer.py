@@ -4,33 +4,17 @@ in a transaction scoped to one tenant (under row-level security on PostgreSQL).
 The statement is the builder's cached one for the question's shape, its values passed as
 parameters; on PostgreSQL it goes straight to the driver's cursor (`SqlAlchemyMetricsStore.
 read`), so a 500-row answer skips SQLAlchemy's per-row result processing. Rows are read by
-position: the period (unless `total`), the group keys, the counts, the amounts (then the
-sort's rate, not read: the rates are computed here from the sums, exactly as the statement
-computes that one; BENCHMARKS.md, "Metrics explorer at 20M rows")."""
+position: the period (unless `total`), the group keys, the counts and the amounts as text
+(then the sort's rate, not read: the rates are computed here from the sums, exactly as the
+statement computes that one; BENCHMARKS.md, "Metrics explorer at 20M rows")."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from analytics.adapters.explorer_sql import explorer_parameters, explorer_shape, rates_of
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore
 from analytics.domain.explorer import ExplorerQuery, ExplorerRow, Position
-
-_SCALE = Decimal(10000)
-_RATES: dict[int, Decimal] = {}  # k -> k / 10000: answers repeat a few thousand k's
-_RATES_KEPT = 16384  # at most (~2 MB); the memo is emptied when full
-
-
-def _rate(k: int) -> Decimal:
-    """The rate whose k is `k` (`Decimal(k) / 10000`, memoised: a `Decimal` division per
-    rate was ~1 ms of a 500-row answer)."""
-    value = _RATES.get(k)
-    if value is None:
-        if len(_RATES) >= _RATES_KEPT:
-            _RATES.clear()
-        value = _RATES[k] = Decimal(k) / _SCALE
-    return value
 
 
 class SqlAlchemyExplorers:
@@ -59,6 +43,14 @@ class SqlAlchemyMetricsExplorer:
         return _explorer_rows(query, rows)
 
 
+def cents(amount: str) -> int:
+    """A sum of money as the statement prints it ("12.30", "0.00") in cents, exactly."""
+    whole, _, fraction = amount.partition(".")
+    if len(fraction) > 2:
+        raise ValueError(f"not an amount of money: {amount!r}")
+    return int(whole + fraction.ljust(2, "0"))
+
+
 def _explorer_rows(query: ExplorerQuery, rows: list[Any]) -> list[ExplorerRow]:
     dated = query.granularity != "total"
     start = 1 if dated else 0  # the group keys' first column
@@ -67,7 +59,7 @@ def _explorer_rows(query: ExplorerQuery, rows: list[Any]) -> list[ExplorerRow]:
     for row in rows:
         *keys, impressions, clicks, conversions, likes, spend, revenue = row[start : end + 6]
         impressions, clicks, conversions = int(impressions), int(clicks), int(conversions)
-        ctr, cvr, roas, cpc, cpm = rates_of(impressions, clicks, conversions, spend, revenue)
+        spend_cents, revenue_cents = cents(spend), cents(revenue)
         answer.append(
             ExplorerRow(
                 row[0] if dated else None,
@@ -76,13 +68,9 @@ def _explorer_rows(query: ExplorerQuery, rows: list[Any]) -> list[ExplorerRow]:
                 clicks,
                 conversions,
                 int(likes),
-                spend,
-                revenue,
-                _rate(ctr),
-                _rate(cvr),
-                _rate(roas),
-                _rate(cpc),
-                _rate(cpm),
+                spend_cents,
+                revenue_cents,
+                *rates_of(impressions, clicks, conversions, spend_cents, revenue_cents),
             )
         )
     return answer

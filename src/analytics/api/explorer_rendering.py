@@ -4,8 +4,12 @@ The bytes are exactly those FastAPI produced through `MetricsPageOut` with
 `response_model_exclude_unset` (checked in tests/unit/test_explorer_rendering.py over random
 pages): the model's field order (`period`, the group keys in the schema's order whatever
 order `group_by` gave them, then the measures), `period` absent for `total`, money and rates
-as floats (`float(Decimal)`), text as UTF-8. Validating and serialising ~500 row models
-cost ~4 ms of a request (BENCHMARKS.md, "Metrics explorer at 20M rows").
+as the floats nearest their exact values, text as UTF-8. Validating and serialising ~500 row
+models cost ~4 ms of a request (BENCHMARKS.md, "Metrics explorer at 20M rows").
+
+Money is given in cents and a rate as k (the rate is k / 10000): `cents / 100` and
+`k / 10000` divide whole numbers, which Python rounds correctly to the nearest float, the
+float that `float(Decimal)` gives for the same exact value.
 """
 
 from __future__ import annotations
@@ -26,13 +30,13 @@ def _row(row: Any, period: bool, keys: list[tuple[str, int]]) -> dict[str, Any]:
     body["clicks"] = row.clicks
     body["conversions"] = row.conversions
     body["likes"] = row.likes
-    body["spend"] = float(row.spend)
-    body["revenue"] = float(row.revenue)
-    body["ctr"] = float(row.ctr)
-    body["cvr"] = float(row.cvr)
-    body["roas"] = float(row.roas)
-    body["cpc"] = float(row.cpc)
-    body["cpm"] = float(row.cpm)
+    body["spend"] = row.spend_cents / 100
+    body["revenue"] = row.revenue_cents / 100
+    body["ctr"] = row.ctr_k / 10000
+    body["cvr"] = row.cvr_k / 10000
+    body["roas"] = row.roas_k / 10000
+    body["cpc"] = row.cpc_k / 10000
+    body["cpm"] = row.cpm_k / 10000
     return body
 
 

@@ -82,9 +82,12 @@ class ExplorerQuery:
 
 
 class ExplorerRow(NamedTuple):
-    """One group's totals. Rates are exact 4-place decimals (0 on a zero denominator).
-    A named tuple, not a frozen dataclass: an answer makes hundreds of them, and a frozen
-    dataclass's `__init__` cost a third of reading a row (BENCHMARKS.md)."""
+    """One group's totals, exact, in whole numbers: money in cents, each rate as k, the rate
+    being k / 10000 (§4's 4 places; 0 on a zero denominator).
+
+    Whole numbers, not `Decimal`s: an answer makes hundreds of rows, and making, dividing
+    and printing ~3,000 `Decimal`s was most of a 500-row answer's cost (BENCHMARKS.md). A
+    named tuple, not a frozen dataclass, for the same reason."""
 
     period: dt.date | None  # None for granularity `total`
     keys: tuple[str, ...]  # the group_by values, in group_by order
@@ -92,13 +95,22 @@ class ExplorerRow(NamedTuple):
     clicks: int
     conversions: int
     likes: int
-    spend: Decimal
-    revenue: Decimal
-    ctr: Decimal
-    cvr: Decimal
-    roas: Decimal
-    cpc: Decimal
-    cpm: Decimal
+    spend_cents: int
+    revenue_cents: int
+    ctr_k: int
+    cvr_k: int
+    roas_k: int
+    cpc_k: int
+    cpm_k: int
+
+    def measure(self, name: str) -> int | Decimal:
+        """A measure's exact value at any size: a count, or money (2 places) and rates
+        (4 places) as `Decimal`s."""
+        if name in COUNTS:
+            return int(getattr(self, name))
+        if name in AMOUNTS:
+            return _fixed_point(getattr(self, f"{name}_cents"), 2)
+        return _fixed_point(getattr(self, f"{name}_k"), 4)
 
     def position(self, query: ExplorerQuery) -> Position:
         """The values of this row's order keys."""
@@ -108,8 +120,14 @@ class ExplorerRow(NamedTuple):
         if name == PERIOD:
             return self.period
         if name in MEASURES:
-            return getattr(self, name)
+            return self.measure(name)
         return self.keys[query.group_by.index(name)]
+
+
+def _fixed_point(units: int, places: int) -> Decimal:
+    """`units` / 10**places exactly (`Decimal` arithmetic would round beyond 28 digits)."""
+    whole, fraction = divmod(units, 10**places)
+    return Decimal(f"{whole}.{fraction:0{places}d}")
 
 
 @dataclass(frozen=True, slots=True)
