@@ -192,6 +192,41 @@ def test_a_duckdb_file_made_before_the_single_rollups_gets_them_at_start_up(
         engine.dispose()
 
 
+def test_a_duckdb_file_made_before_the_month_subsets_gets_them_at_start_up(
+    tmp_path: Path,
+) -> None:
+    engine = create_database_engine(f"duckdb:///{tmp_path / 'months.duckdb'}")
+    try:
+        prepare_schema(engine)
+        rows = [_row("2026-03-02", 10, platform="ios", region="eu")]
+        rows += [_row("2026-03-31", 4, platform="web", region="eu")]
+        rows += [_row("2026-04-30", 4, platform="web", device_type="tv")]
+        _load(engine, tmp_path, "one", "one", rows)
+        _load(engine, tmp_path, "two", "two", rows[1:])
+        loaded = {tenant: _star(engine, tenant) for tenant in ("one", "two")}
+        assert loaded["one"]["breakdown_month_platform_region"]  # a load writes them
+        with engine.begin() as connection:
+            for table in schema.breakdown_month_subsets.values():
+                connection.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608
+        prepare_schema(engine)
+        assert {tenant: _star(engine, tenant) for tenant in ("one", "two")} == loaded
+    finally:
+        engine.dispose()
+
+
+def test_a_question_per_month_by_one_or_two_core_breakdowns_reads_its_own_rollup() -> None:
+    year = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    for subset, table in schema.breakdown_month_subsets.items():
+        for granularity in ("month", "total"):
+            assert _source(ExplorerQuery(*year, granularity, subset)).table is table
+        one = ExplorerQuery(*year, "month", subset[:1])  # the smaller table of one of them
+        assert _source(one).table is schema.breakdown_month_subsets[subset[:1]]
+    not_whole = ExplorerQuery(dt.date(2026, 1, 2), dt.date(2026, 12, 31), "month", ("region",))
+    assert _source(not_whole).table is schema.breakdown_day_single["region"]
+    three = ExplorerQuery(*year, "month", schema.CORE_BREAKDOWNS)
+    assert _source(three).table is schema.breakdown_month_core
+
+
 def test_one_breakdown_per_day_reads_its_own_rollup() -> None:
     for name, table in schema.breakdown_day_single.items():
         quarter = ExplorerQuery(dt.date(2026, 4, 1), dt.date(2026, 6, 30), "day", (name,))

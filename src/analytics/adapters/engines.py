@@ -108,6 +108,7 @@ def prepare_schema(engine: Engine) -> None:
         _add_missing_columns(engine, schema.campaign_daily_metrics)
         star_upgrade.upgrade_text_breakdowns(engine)
         star_upgrade.add_single_rollups(engine)
+        star_upgrade.add_month_subsets(engine)
         with engine.begin() as connection:
             catalog_loads.add_missing_catalog_columns(connection)
             add_tenant_if_missing(connection, DEFAULT_TENANT, "Default")

@@ -9,9 +9,11 @@ built once per shape (`explorer_shape`, cached) and the values go in as named pa
 (`explorer_parameters`): building and compiling the statement cost ~4 ms a request, as much
 as reading a 500-row answer (BENCHMARKS.md, "Metrics explorer at 20M rows").
 
-It reads the star (migration 0009): the smallest rollup that keeps every dimension the
+It reads the star (migrations 0009-0011): the smallest rollup that keeps every dimension the
 question groups or filters by (per month when the range is whole months), else the facts;
-sums per period and breakdown key first, then the keys' values from the dimension tables.
+sums per period and breakdown key first (none when the rollup is kept at exactly the
+question's period and keys: its rows are the answer's), then the keys' values from the
+dimension tables.
 Periods come from the date dimension (its week and month starts), the same on both engines.
 
 Exact on every engine, as in `sql/campaign_performance.sql`: counts are summed as
@@ -103,6 +105,11 @@ def _sum(column: ColumnElement[Any], kind: Numeric) -> ColumnElement[Any]:
     return cast(func.coalesce(func.sum(column), _constant(0)), kind)
 
 
+def _kept(column: ColumnElement[Any], kind: Numeric) -> ColumnElement[Any]:
+    """A rollup's sum as `_sum` of its one row gives it."""
+    return cast(func.coalesce(column, _constant(0)), kind)
+
+
 @dataclass(frozen=True, slots=True)
 class _Source:
     """A table the totals can be summed from: its period column and the dimensions it keeps
@@ -116,6 +123,10 @@ class _Source:
 
 # Smallest first: the first that keeps every dimension asked for answers (DECISIONS.md).
 _SOURCES = (
+    *(
+        _Source(table, "month_start", subset)
+        for subset, table in schema.breakdown_month_subsets.items()
+    ),
     _Source(schema.breakdown_month_core, "month_start", schema.CORE_BREAKDOWNS),
     *(
         _Source(table, "metric_date", (name,))
@@ -161,9 +172,20 @@ def _key_filter(name: str, values: list[BindParameter[Any]], tenant: ColumnEleme
     )
 
 
+def _as_kept(query: ExplorerQuery, source: _Source) -> bool:
+    """True when each of the source's rows is one answer row: a rollup of exactly the
+    question's period and group keys (a filter can only be on those keys then)."""
+    period = {"day": "metric_date", "month": "month_start"}.get(query.granularity)
+    return period == source.period and not source.ids and set(query.group_by) == set(
+        source.breakdowns
+    )
+
+
 def _grouped(query: ExplorerQuery, source: _Source) -> Select[Any]:
-    """The sums per period and group, breakdowns still as keys."""
+    """The sums per period and group, breakdowns still as keys (a rollup kept at the
+    question's grain read as it is: the same values, nothing to sum)."""
     rows = source.table.c
+    kept = _as_kept(query, source)
     tenant = _tenant()
     joined: Any = source.table
     period: ColumnElement[Any] | None = None
@@ -179,8 +201,9 @@ def _grouped(query: ExplorerQuery, source: _Source) -> Select[Any]:
         rows[name].label(name) if name in source.ids else rows[f"{name}_key"].label(name)
         for name in query.group_by
     ]
-    sums = [_sum(rows[name], WholeNumber).label(name) for name in COUNTS]
-    sums += [_sum(rows[name], Amount).label(name) for name in AMOUNTS]
+    total = _kept if kept else _sum
+    sums = [total(rows[name], WholeNumber).label(name) for name in COUNTS]
+    sums += [total(rows[name], Amount).label(name) for name in AMOUNTS]
     conditions = [
         rows.tenant_id == tenant,
         rows[source.period] >= bindparam("date_from", type_=Date),
@@ -195,6 +218,8 @@ def _grouped(query: ExplorerQuery, source: _Source) -> Select[Any]:
         else:
             conditions.append(rows[f"{name}_key"].in_(_key_filter(name, values, tenant)))
     grouped = select(*groups, *sums).select_from(joined).where(*conditions)
+    if kept:
+        return grouped
     if groups:
         grouped = grouped.group_by(*(column.element for column in groups))
     return grouped.having(func.count() > _constant(0))  # no rows, no group (not even a total)

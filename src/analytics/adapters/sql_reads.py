@@ -57,8 +57,16 @@ class DriverReader:
         return self._cursor.fetchall()
 
     def statement_rows(self, statement: Executable, parameters: Mapping[str, Any]) -> list[Any]:
-        self._cursor.execute(compiled_statement(statement, self._dialect), parameters)
-        return self._cursor.fetchall()
+        """Plain tuples: a named tuple per row cost ~0.6 ms of a 500-row answer."""
+        from psycopg.rows import tuple_row
+
+        cursor, named = self._cursor, self._cursor.row_factory
+        cursor.row_factory = tuple_row
+        try:
+            cursor.execute(compiled_statement(statement, self._dialect), parameters)
+            return cursor.fetchall()
+        finally:
+            cursor.row_factory = named
 
 
 @cache

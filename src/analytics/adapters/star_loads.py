@@ -3,8 +3,9 @@
 Written in the publish's transaction, after the fact rows (and before the swap, PostgreSQL):
 the dimensions from the load's numbering (`BreakdownKeys`) and the dates its rows hold, the
 rollups: the three core breakdowns per day from the facts, per month from those (a fraction
-of their rows), and each of the three alone per day from them too. A cube of every
-breakdown per day was measured and dropped (DECISIONS.md).
+of their rows), each of the three alone per day from the day core too, and each one or two
+of them per month from the month core. A cube of every breakdown per day was measured and
+dropped (DECISIONS.md).
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ def _roll_up(
     one_tenant: bool,
 ) -> None:
     """`target` := the sums of `source` per period and `target`'s breakdown keys; the period
-    is the source's day, or its month through the date dimension `dates` when given; rows
-    are written in period order (a few thousand a day at most: cheap to sort)."""
+    is the source's own (its day or its month), or the month of its day through the date
+    dimension `dates` when given; rows are written in period order (a few thousand a day at
+    most: cheap to sort)."""
     keys = [column.name for column in target.columns if column.name.endswith("_key")]
     s = source.c
     if dates is not None:
@@ -82,7 +84,8 @@ def _roll_up(
         on = (dates.c.tenant_id == s.tenant_id) & (dates.c.metric_date == s.metric_date)
         joined = source.join(dates, on)
     else:
-        period, bucket, joined = "metric_date", s.metric_date, source
+        period = "month_start" if "month_start" in s else "metric_date"
+        bucket, joined = s[period], source
     groups = [bucket, *(s[key] for key in keys)]
     tenant = literal(tenant_id, schema.tenants.c.tenant_id.type)
     sums = [func.sum(s[name]) for name in ALL_MEASURES]
@@ -96,13 +99,24 @@ def _roll_up(
 
 def fill_rollups(connection: Connection, tenant_id: str, named: Named, *, one_tenant: bool) -> None:
     """The daily core from the facts, the monthly core and each single breakdown per day
-    from that."""
+    from that, and each one or two of the core breakdowns per month from the monthly core."""
     day_core = named(schema.breakdown_day_core)
     facts, dates = named(schema.campaign_daily_metrics), named(schema.dim_date)
     _roll_up(connection, tenant_id, facts, day_core, one_tenant=one_tenant)
     month_core = named(schema.breakdown_month_core)
     _roll_up(connection, tenant_id, day_core, month_core, dates=dates, one_tenant=one_tenant)
     fill_single_rollups(connection, tenant_id, named, one_tenant=one_tenant)
+    fill_month_subsets(connection, tenant_id, named, one_tenant=one_tenant)
+
+
+def fill_month_subsets(
+    connection: Connection, tenant_id: str, named: Named, *, one_tenant: bool
+) -> None:
+    """Each one or two of the core breakdowns per month, from the month core (a few
+    hundred rows a year each)."""
+    month_core = named(schema.breakdown_month_core)
+    for table in schema.breakdown_month_subsets.values():
+        _roll_up(connection, tenant_id, month_core, named(table), one_tenant=one_tenant)
 
 
 def fill_single_rollups(

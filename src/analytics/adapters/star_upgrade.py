@@ -79,5 +79,19 @@ def add_single_rollups(engine: Engine) -> None:
             star_loads.fill_single_rollups(connection, tenant, _itself, one_tenant=False)
 
 
+def add_month_subsets(engine: Engine) -> None:
+    """A file made before the monthly rollups of one or two breakdowns (what migration 0011
+    does on PostgreSQL): each tenant's, from its month core, when the file has a month core
+    and none of them yet."""
+    with engine.begin() as connection:
+        subsets = [table.name for table in schema.breakdown_month_subsets.values()]
+        if any(_has_rows(connection, name) for name in subsets):
+            return
+        core = schema.breakdown_month_core.name
+        tenants = text(f"SELECT DISTINCT tenant_id FROM {core}")  # noqa: S608 - schema name
+        for tenant in connection.execute(tenants).scalars().all():
+            star_loads.fill_month_subsets(connection, tenant, _itself, one_tenant=False)
+
+
 def _itself(table: Table) -> Table:
     return table
