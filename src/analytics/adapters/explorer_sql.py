@@ -176,8 +176,8 @@ def _as_kept(query: ExplorerQuery, source: _Source) -> bool:
     """True when each of the source's rows is one answer row: a rollup of exactly the
     question's period and group keys (a filter can only be on those keys then)."""
     period = {"day": "metric_date", "month": "month_start"}.get(query.granularity)
-    return period == source.period and not source.ids and set(query.group_by) == set(
-        source.breakdowns
+    return (
+        period == source.period and not source.ids and set(query.group_by) == set(source.breakdowns)
     )
 
 
