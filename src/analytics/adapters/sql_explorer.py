@@ -54,23 +54,16 @@ def cents(amount: str) -> int:
 def _explorer_rows(query: ExplorerQuery, rows: list[Any]) -> list[ExplorerRow]:
     dated = query.granularity != "total"
     start = 1 if dated else 0  # the group keys' first column
-    end = start + len(query.group_by)
-    answer = []
+    end = start + len(query.group_by)  # the counts' first
+    make, answer = tuple.__new__, []  # the named tuple's own __new__ is a Python call
     for row in rows:
-        *keys, impressions, clicks, conversions, likes, spend, revenue = row[start : end + 6]
+        impressions, clicks, conversions, likes, spend, revenue = row[end : end + 6]
         impressions, clicks, conversions = int(impressions), int(clicks), int(conversions)
-        spend_cents, revenue_cents = cents(spend), cents(revenue)
-        answer.append(
-            ExplorerRow(
-                row[0] if dated else None,
-                tuple(keys),
-                impressions,
-                clicks,
-                conversions,
-                int(likes),
-                spend_cents,
-                revenue_cents,
-                *rates_of(impressions, clicks, conversions, spend_cents, revenue_cents),
-            )
-        )
+        # the statement prints amounts with 2 places: "12.30" -> 1230 (else `cents`)
+        spend = int(spend[:-3] + spend[-2:]) if spend[-3:-2] == "." else cents(spend)
+        revenue = int(revenue[:-3] + revenue[-2:]) if revenue[-3:-2] == "." else cents(revenue)
+        rates = rates_of(impressions, clicks, conversions, spend, revenue)
+        period = row[0] if dated else None
+        measures = (impressions, clicks, conversions, int(likes), spend, revenue, *rates)
+        answer.append(make(ExplorerRow, (period, row[start:end], *measures)))
     return answer

@@ -22,28 +22,32 @@ from analytics.api.schemas import MetricsPageOut
 from analytics.domain.explorer import DIMENSIONS, ExplorerPage
 
 
-def _row(row: Any, period: bool, keys: list[tuple[str, int]]) -> dict[str, Any]:
-    body: dict[str, Any] = {"period": row.period} if period else {}
-    for name, index in keys:
-        body[name] = row.keys[index]
-    body["impressions"] = row.impressions
-    body["clicks"] = row.clicks
-    body["conversions"] = row.conversions
-    body["likes"] = row.likes
-    body["spend"] = row.spend_cents / 100
-    body["revenue"] = row.revenue_cents / 100
-    body["ctr"] = row.ctr_k / 10000
-    body["cvr"] = row.cvr_k / 10000
-    body["roas"] = row.roas_k / 10000
-    body["cpc"] = row.cpc_k / 10000
-    body["cpm"] = row.cpm_k / 10000
-    return body
+def _rows(page: ExplorerPage, group_by: tuple[str, ...], period: bool) -> list[dict[str, Any]]:
+    keys = [(name, group_by.index(name)) for name in DIMENSIONS if name in group_by]
+    rows = []
+    for day, values, impressions, clicks, conversions, likes, spend, revenue, *rates in page.rows:
+        body: dict[str, Any] = {"period": day} if period else {}
+        for name, index in keys:
+            body[name] = values[index]
+        body["impressions"] = impressions
+        body["clicks"] = clicks
+        body["conversions"] = conversions
+        body["likes"] = likes
+        body["spend"] = spend / 100
+        body["revenue"] = revenue / 100
+        ctr, cvr, roas, cpc, cpm = rates
+        body["ctr"] = ctr / 10000
+        body["cvr"] = cvr / 10000
+        body["roas"] = roas / 10000
+        body["cpc"] = cpc / 10000
+        body["cpm"] = cpm / 10000
+        rows.append(body)
+    return rows
 
 
 def _content(page: ExplorerPage, group_by: tuple[str, ...], period: bool) -> dict[str, Any]:
-    keys = [(name, group_by.index(name)) for name in DIMENSIONS if name in group_by]
     return {
-        "rows": [_row(row, period, keys) for row in page.rows],
+        "rows": _rows(page, group_by, period),
         "next_cursor": page.next_cursor,
         "has_more": page.has_more,
     }
