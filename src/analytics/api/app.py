@@ -42,6 +42,7 @@ from analytics.adapters.sql_explorer import SqlAlchemyExplorers
 from analytics.adapters.sql_repository import SqlAlchemyMetricsStore, StoreDeadlines
 from analytics.api.catalog_http import BodyLimitMiddleware
 from analytics.api.errors import install_error_handlers
+from analytics.api.explorer_shortcut import ExplorerShortcut
 from analytics.api.http import HeadAsGetMiddleware
 from analytics.api.observability import RequestTelemetryMiddleware, add_internal_metrics
 from analytics.api.routes import router
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.name,  # readable client method names
     )
+    app.add_middleware(ExplorerShortcut, services=services, handlers=app.exception_handlers)
     app.add_middleware(ServingMiddleware, serving=parts.serving)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodyLimitMiddleware)

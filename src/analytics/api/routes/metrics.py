@@ -18,6 +18,8 @@ from analytics.api.explorer_rendering import explorer_json
 from analytics.api.rendering import JsonBytes
 from analytics.api.routes.campaigns import INVALID, STORE_DOWN, UNAUTHENTICATED
 from analytics.api.schemas import MetricsPageOut
+from analytics.api.services import Services
+from analytics.domain.access import Principal
 from analytics.domain.cursors import InvalidCursor
 from analytics.domain.exploring import explore_metrics
 
@@ -62,16 +64,8 @@ async def get_metrics(
     (OR within one parameter, AND across), sorted and paginated by keyset (`next_cursor`).
     Rates are rounded to 4 places half away from zero (0.0 on a zero denominator), money to
     2 places; groups without rows do not appear."""
-    query = parameters.query()
     try:
-        page = await explore_metrics(
-            services.explorer.for_tenant(principal.tenant_id),
-            services.cursors,
-            tenant_id=principal.tenant_id,
-            query=query,
-            limit=parameters.limit,
-            cursor=parameters.cursor,
-        )
+        body = await metrics_page(services, principal, parameters)
     except InvalidCursor as error:
         detail = {
             "type": "value_error",
@@ -80,4 +74,21 @@ async def get_metrics(
             "input": parameters.cursor,
         }
         raise RequestValidationError([detail]) from None
-    return JsonBytes(explorer_json(page, query.group_by, query.granularity))
+    return JsonBytes(body)
+
+
+async def metrics_page(
+    services: Services, principal: Principal, parameters: MetricsParameters
+) -> bytes:
+    """One page of the answer, rendered (`InvalidCursor` for a cursor of another question,
+    tenant or key). The route's work, also done by `ExplorerShortcut`."""
+    query = parameters.query()
+    page = await explore_metrics(
+        services.explorer.for_tenant(principal.tenant_id),
+        services.cursors,
+        tenant_id=principal.tenant_id,
+        query=query,
+        limit=parameters.limit,
+        cursor=parameters.cursor,
+    )
+    return explorer_json(page, query.group_by, query.granularity)
