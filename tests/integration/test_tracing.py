@@ -91,5 +91,5 @@ def test_without_an_endpoint_nothing_is_instrumented() -> None:
 
     assert done.stdout.strip() == (
         "[] ['RequestTelemetryMiddleware', 'BodyLimitMiddleware', 'HeadAsGetMiddleware',"
-        " 'ServingMiddleware'] []"
+        " 'ServingMiddleware', 'ExplorerShortcut'] []"
     )
