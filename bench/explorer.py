@@ -54,7 +54,52 @@ def load_average() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
 
-def run_wrk(base_url: str, template: str, ids: list[str], args: argparse.Namespace) -> dict:
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU of each of these processes so far (one gone meanwhile: absent)."""
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU spent between two readings: a process started meanwhile counts whole (the
+    connections a pool opens under load), one gone meanwhile not at all."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes of a process group (the server and its workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _postgres() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def run_wrk(
+    base_url: str, template: str, ids: list[str], args: argparse.Namespace, server_pgid: int
+) -> dict:
     ids_file = lib.OUT_DIR / "work" / "explorer-ids.txt"
     ids_file.parent.mkdir(parents=True, exist_ok=True)
     ids_file.write_text("\n".join(ids) + "\n")
@@ -63,7 +108,10 @@ def run_wrk(base_url: str, template: str, ids: list[str], args: argparse.Namespa
     command += ["-s", str(lib.BENCH_DIR / "pick_campaign.lua"), base_url]
     command += ["--", str(ids_file), template, "7"]
     before = load_average()
+    served_before, databases_before = _cpu_seconds(_group(server_pgid)), _cpu_seconds(_postgres())
     run = lib.run_measured(command, timeout=args.duration + 60, log_path=lib.LOG_DIR / "wrk-x")
+    served = _spent(served_before, _cpu_seconds(_group(server_pgid)))
+    databases = _spent(databases_before, _cpu_seconds(_postgres()))
     line = next(ln for ln in run.stdout.splitlines() if ln.startswith("WRK_JSON "))
     raw = json.loads(line.removeprefix("WRK_JSON "))
     return {
@@ -75,6 +123,10 @@ def run_wrk(base_url: str, template: str, ids: list[str], args: argparse.Namespa
         "p99_ms": ms(raw["p99_us"]),
         "max_ms": ms(raw["max_us"]),
         "errors": raw["non2xx"] + raw["timeouts"] + raw["connect_errors"] + raw["read_errors"],
+        # CPU per answer: the service's processes, and every PostgreSQL process of the
+        # machine (an upper bound when something else uses the database meanwhile)
+        "server_cpu_ms": round(served * 1000 / raw["requests"], 2),
+        "postgres_cpu_ms": round(databases * 1000 / raw["requests"], 2),
     }
 
 
@@ -91,8 +143,9 @@ def http(args: argparse.Namespace) -> dict[str, Any]:
             status, body = lib.http_get(server.base_url + template.replace("{id}", ids[0]))
             rows = len(json.loads(body)["rows"]) if status == 200 else None
             print(f"{name}: HTTP {status}, {rows} rows", file=sys.stderr)
+            assert server.process is not None
             results[name] = {"status": status, "rows": rows} | run_wrk(
-                server.base_url, template, ids, args
+                server.base_url, template, ids, args, os.getpgid(server.process.pid)
             )
             print(f"  {results[name]}", file=sys.stderr)
     return results
