@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from analytics.adapters import migrations
 from analytics.adapters.csv_dataset import DatasetRefused
@@ -78,17 +78,39 @@ def test_stairway_upgrade_downgrade_upgrade_every_revision(empty_database: str) 
         engine.dispose()
 
 
+BOUND_MS = 100  # long for BEGIN or SET on a busy machine, short for a rewrite of the facts
+SLOW_ROWS = 200_000  # revision 0009 rewrites them in one UPDATE: well over BOUND_MS
+
+
 def test_migrations_run_whatever_the_engines_statement_timeout(empty_database: str) -> None:
     """The service's engine bounds every statement; a migration that rewrites a large
-    tenant's rows must not be cut by that bound (here 1 ms, which every revision exceeds)."""
-    engine = create_engine(empty_database, connect_args={"options": "-c statement_timeout=1"})
-    untimed = create_engine(empty_database)  # to look, without the bound
+    tenant's rows must not be cut by that bound (here 100 ms: revision 0009 rewrites 200,000
+    fact rows in one statement, and the bound is shown to cut a statement that long)."""
+    untimed = create_engine(empty_database)  # to prepare and to look, without the bound
+    options = {"options": f"-c statement_timeout={BOUND_MS}"}
+    engine = create_engine(empty_database, connect_args=options)
     try:
+        migrations.upgrade(untimed, "0008")
+        _insert(
+            untimed,
+            "INSERT INTO campaigns (tenant_id, campaign_id, campaign_name) "
+            "SELECT 'default', 'c' || n, 'C' FROM generate_series(0, 49) AS n",
+            "INSERT INTO creators (tenant_id, creator_id, creator_name) "
+            "SELECT 'default', 'k' || n, 'K' FROM generate_series(0, 99) AS n",
+            "INSERT INTO campaign_daily_metrics (tenant_id, metric_date, campaign_id, "  # noqa: S608
+            "creator_id, impressions, clicks, conversions, spend, platform) "
+            "SELECT 'default', DATE '2026-01-01' + (n % 365), 'c' || (n % 50), 'k' || (n % 100), "
+            f"n, 0, 0, 1, 'p' || (n % 7) FROM generate_series(1, {SLOW_ROWS}) AS n",
+        )
         with engine.connect() as connection:
-            timeout = connection.execute(text("SHOW statement_timeout")).scalar_one()
-        assert timeout == "1ms"
+            assert connection.execute(text("SHOW statement_timeout")).scalar_one() == "100ms"
+            with pytest.raises(OperationalError, match="statement timeout"):
+                connection.execute(text("SELECT pg_sleep(0.5)"))
         migrations.upgrade(engine)
         assert migrations.current_revision(untimed) == migrations.head_revision()
+        with untimed.connect() as connection:
+            keyed = "SELECT count(*) FROM campaign_daily_metrics WHERE platform_key > 0"
+            assert connection.execute(text(keyed)).scalar_one() == SLOW_ROWS
         migrations.downgrade(engine, "base")
         assert migrations.current_revision(untimed) is None
     finally:
