@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 VALIDATING = "validating rows"  # `load --check`: nothing is written
 COPYING = "validating and copying rows"
+COPYING_BULK = "validating and copying rows (bulk path)"  # DuckDB checks, COPY of files
 ROLLUPS = "building rollups"
 INDEXES = "adding indexes and keys"
 SWAPPING = "swapping in"
@@ -69,7 +70,7 @@ class PhaseLog:
             return
         took = seconds_text(time.perf_counter() - self._started)
         rows = ""
-        if self._current in (VALIDATING, COPYING):
+        if self._current in (VALIDATING, COPYING, COPYING_BULK):
             rows = f" ({self.rows:,} {'valid ' if refused or stopped else ''}metric rows)"
         verb = "stopped after" if stopped else "took"
         log.info("%s %s %s%s", self._current, verb, took, rows)
