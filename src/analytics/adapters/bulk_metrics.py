@@ -1,14 +1,14 @@
 """The bulk path of a metrics file: DuckDB checks every row and writes the stored rows.
 
 Only for files the Python reader would read line by line, split on commas (`plain_layout`:
-no double quote, carriage return, NUL or \\x01 byte anywhere, valid UTF-8, a header the
-header code accepts). `survey` applies the Python validator's fast check to every row in
-one DuckDB pass (field count, the measures' pattern, likes) and gathers the distinct dates,
-ids and breakdown values, which Python then checks with the very same functions. Any doubt
-gives None, and the caller runs the Python path from the start: it reports the exact errors
-with their lines, and accepts the rare valid rows the fast check does not (a 19-digit
-count, money with 17 leading zeros). So this path never accepts a file the Python path
-refuses, and stores the rows the Python path would store.
+no double quote, NUL or \\x01 byte anywhere, a carriage return only in a CRLF line break,
+valid UTF-8, a header the header code accepts). `survey` applies the Python validator's
+fast check to every row in one DuckDB pass (field count, the measures' pattern, likes) and
+gathers the distinct dates, ids and breakdown values, which Python then checks with the
+very same functions. Any doubt declines the file, and the caller runs the Python path from
+the start: it reports the exact errors with their lines, and accepts the rare valid rows
+the fast check does not (a 19-digit count, money with 17 leading zeros). So this path never
+accepts a file the Python path refuses, and stores the rows the Python path would store.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from analytics.adapters.csv_dataset import (
     check_date,
 )
 
-FORBIDDEN_BYTES = (b'"', b"\r", b"\x00", b"\x01")  # quoting, CRLF, NUL, DuckDB's delimiter
+FORBIDDEN_BYTES = (b'"', b"\x00", b"\x01")  # quoting, NUL, the delimiter DuckDB reads with
 SCAN_CHUNK = 1 << 20
 READ_BUFFER_BYTES = 8 << 20  # DuckDB's CSV buffer (default 32 MB): less memory, same speed
 MAX_HEADER_BYTES = 1 << 16
@@ -67,18 +67,26 @@ def _header(path: Path) -> list[str] | None:
 
 
 def _plain_bytes(path: Path) -> bool:
-    """No forbidden byte and valid UTF-8 throughout (memchr-speed scans, chunk by chunk)."""
+    """No forbidden byte, a carriage return only right before a line feed (DuckDB ends a
+    line at either, Python at the line feed alone), valid UTF-8 throughout (memchr-speed
+    scans, chunk by chunk)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
+    pending = b""  # a carriage return that ended the previous chunk
     try:
         with path.open("rb") as binary:
             while chunk := binary.read(SCAN_CHUNK):
                 if any(byte in chunk for byte in FORBIDDEN_BYTES):
                     return False
+                block = pending + chunk
+                pending = b"\r" if block.endswith(b"\r") else b""
+                body = block[: len(block) - len(pending)]
+                if body.count(b"\r") != body.count(b"\r\n"):
+                    return False
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
-    return True
+    return not pending
 
 
 def plain_layout(path: Path) -> Layout | None:
@@ -143,7 +151,8 @@ def survey(connection: duckdb.DuckDBPyConnection, path: Path, layout: Layout) ->
     row = connection.execute(statement, parameters).fetchone()
     assert row is not None  # an aggregate always has a row
     rows, failed, dates, campaigns, creators, *found = row
-    return Survey(rows, failed, *(list(x or []) for x in (dates, campaigns, creators)), found)
+    lists = [list(values or []) for values in (dates, campaigns, creators, *found)]
+    return Survey(rows, failed, *lists[:3], lists[3:])
 
 
 class ValueKeys:

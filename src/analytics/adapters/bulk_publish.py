@@ -24,12 +24,17 @@ from sqlalchemy import Connection, Table
 from analytics.adapters import postgres_publish, schema
 from analytics.adapters.bulk_files import ROLLUPS, BulkMismatch, write_facts, write_rollups
 from analytics.adapters.bulk_metrics import ValueKeys, accepted, plain_layout, survey
+from analytics.adapters.load_phases import reason
 
 log = logging.getLogger(__name__)
 
 DUCKDB_MEMORY_LIMIT = "96MB"  # the loader stays under 300 MB of RSS at 20M rows
 DUCKDB_THREADS = 2  # while PostgreSQL is idle; 1 while it copies
 ENABLED = True  # False: every load takes the Python path (as before the bulk path)
+
+
+class Declined(Exception):
+    """The bulk path does not take this file (why, in one line); nothing was written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +60,15 @@ def _prepared(
     ids: tuple[Iterable[str], Iterable[str]],
     tenant_id: str,
     scratch: Path,
-) -> BulkFacts | None:
+) -> BulkFacts:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     layout = plain_layout(metrics)
     if layout is None:
-        log.info("bulk path declined: the metrics file needs the Python reader")
-        return None
+        raise Declined("the metrics file needs the Python reader (quotes, CR, NUL, header)")
     found = survey(connection, metrics, layout)
     if not accepted(found, *ids):
-        log.info("bulk path declined: a row needs the Python validator")
-        return None
+        raise Declined("a row needs the Python validator (for its errors or its exceptions)")
     _timed(seconds, "checked", started)
     started, keys, facts = time.perf_counter(), ValueKeys(found.breakdowns), scratch / "facts.csv"
     write_facts(connection, metrics, layout, keys, tenant_id=tenant_id, out=facts, rows=found.rows)
@@ -75,13 +78,16 @@ def _prepared(
 
 @contextmanager
 def bulk_facts(
-    metrics: Path, campaigns: Iterable[str], creators: Iterable[str], *, tenant_id: str
+    metrics: Path,
+    campaigns: Iterable[str],
+    creators: Iterable[str],
+    *,
+    tenant_id: str,
+    declined: Callable[[str], None],
 ) -> Iterator[BulkFacts | None]:
     """The bulk path's fact rows of `metrics`, or None when it declines (a file it does not
-    read plainly, a row the Python path might refuse or read otherwise, any DuckDB error)."""
-    if not ENABLED:
-        yield None
-        return
+    read plainly, a row the Python path might refuse or read otherwise, any error before
+    anything is written), having told `declined` why."""
     with tempfile.TemporaryDirectory(prefix="analytics-bulk-") as directory:
         scratch = Path(directory)
         config = {
@@ -93,8 +99,12 @@ def bulk_facts(
         try:
             try:
                 bulk = _prepared(connection, metrics, (campaigns, creators), tenant_id, scratch)
-            except (duckdb.Error, BulkMismatch, OSError) as error:
-                log.info("bulk path declined: %s", str(error).splitlines()[0])
+            except Declined as error:
+                declined(str(error))
+                bulk = None
+            except Exception as error:  # any other: nothing is written yet, the Python path
+                log.warning("bulk path failed before writing: %s", reason(error))
+                declined(reason(error))
                 bulk = None
             yield bulk
         finally:
@@ -125,7 +135,7 @@ def _rollup_files(bulk: BulkFacts, tenant_id: str) -> dict[str, Path] | None:
         _timed(bulk.seconds, "rollups in DuckDB", started)
         return written
     except (duckdb.Error, OSError) as error:
-        log.warning("bulk rollups not written, built in SQL: %s", str(error).splitlines()[0])
+        log.warning("bulk rollups not written, built in SQL: %s", reason(error))
         return None
 
 

@@ -270,11 +270,15 @@ def _publish(
     """Copy the rows, stop there if any was refused, then roll up (and swap in, PostgreSQL).
     PostgreSQL tries the bulk path first; when it declines, the Python path runs."""
     postgres = connection.dialect.name == "postgresql"
-    if postgres:
+    if postgres and bulk_publish.ENABLED:
         metrics = Path(source.name) / METRICS_FILE
         phases.start(COPYING_BULK)
         with bulk_publish.bulk_facts(
-            metrics, source.campaigns, source.creators, tenant_id=tenant_id
+            metrics,
+            source.campaigns,
+            source.creators,
+            tenant_id=tenant_id,
+            declined=phases.declined,
         ) as bulk:
             if bulk is not None:
                 phases.count(bulk.rows)

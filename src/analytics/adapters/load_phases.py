@@ -76,6 +76,14 @@ class PhaseLog:
         log.info("%s %s %s%s", self._current, verb, took, rows)
         self._current = None
 
+    def declined(self, why: str) -> None:
+        """The running phase gave up, having written nothing (the bulk path declined a file):
+        log it, and the phase that replaces it starts next."""
+        if self._current is not None:
+            took = seconds_text(time.perf_counter() - self._started)
+            log.info("%s declined after %s: %s", self._current, took, why)
+        self._current = None
+
     def failed(self, error: BaseException, *, wrote: bool) -> None:
         """Log how a load that did not publish ended: rolled back, or refused before writing."""
         refused = isinstance(error, DatasetRefused)
