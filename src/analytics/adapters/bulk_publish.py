@@ -28,8 +28,12 @@ from analytics.adapters.load_phases import reason
 
 log = logging.getLogger(__name__)
 
-DUCKDB_MEMORY_LIMIT = "96MB"  # the loader stays under 300 MB of RSS at 20M rows
-DUCKDB_THREADS = 2  # while PostgreSQL is idle; 1 while it copies
+# DuckDB's share of the loader's memory (the loader stays under 300 MB of RSS at 20M rows):
+# its buffer pool, and threads per step. The survey's distinct aggregates took 60-96 MB with
+# two threads (refused at 80 MB, at 4M rows), half that with one; the rollups spill to disk.
+DUCKDB_MEMORY_LIMIT = "96MB"
+ROLLUPS_MEMORY_LIMIT = "64MB"  # while PostgreSQL copies, in a thread of this process
+SURVEY_THREADS, WRITE_THREADS, ROLLUP_THREADS = 1, 2, 1  # 2 cores; PostgreSQL has one
 ENABLED = True  # False: every load takes the Python path (as before the bulk path)
 
 
@@ -70,6 +74,7 @@ def _prepared(
     if not accepted(found, *ids):
         raise Declined("a row needs the Python validator (for its errors or its exceptions)")
     _timed(seconds, "checked", started)
+    connection.execute(f"SET threads = {WRITE_THREADS}")
     started, keys, facts = time.perf_counter(), ValueKeys(found.breakdowns), scratch / "facts.csv"
     write_facts(connection, metrics, layout, keys, tenant_id=tenant_id, out=facts, rows=found.rows)
     _timed(seconds, "fact file", started)
@@ -91,9 +96,12 @@ def bulk_facts(
     with tempfile.TemporaryDirectory(prefix="analytics-bulk-") as directory:
         scratch = Path(directory)
         config = {
-            "threads": DUCKDB_THREADS,
+            "threads": SURVEY_THREADS,
             "memory_limit": DUCKDB_MEMORY_LIMIT,
             "temp_directory": str(scratch / "spill"),
+            # Rows in any order: keeping the file's order made the parallel CSV writer
+            # buffer 64 MB at 400k rows (the order of fact rows changes no answer).
+            "preserve_insertion_order": False,
         }
         connection = duckdb.connect(config=config)
         try:
@@ -130,7 +138,8 @@ def _copy_timed(connection: Connection, bulk: BulkFacts, target: str) -> int:
 def _rollup_files(bulk: BulkFacts, tenant_id: str) -> dict[str, Path] | None:
     started = time.perf_counter()
     try:
-        bulk.duckdb.execute("SET threads = 1")
+        bulk.duckdb.execute(f"SET threads = {ROLLUP_THREADS}")
+        bulk.duckdb.execute(f"SET memory_limit = '{ROLLUPS_MEMORY_LIMIT}'")
         written = write_rollups(bulk.duckdb, bulk.facts, tenant_id=tenant_id, out_dir=bulk.scratch)
         _timed(bulk.seconds, "rollups in DuckDB", started)
         return written
