@@ -21,7 +21,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine
 
-from analytics.adapters import bulk_publish, load_phases
+from analytics.adapters import bulk_metrics, bulk_publish, load_phases
 from analytics.adapters.breakdown_keys import BreakdownKeys
 from analytics.adapters.bulk_metrics import ValueKeys
 from analytics.adapters.csv_dataset import (
@@ -337,3 +337,27 @@ def test_metrics_answers_the_same_bytes_whichever_path_loaded(
         assert bulk.json()["rows"] == answer(PLAIN_ROWS, params)
 
     check()
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 20])
+@pytest.mark.parametrize(
+    ("data", "plain"),
+    [
+        (b"a,b\r\n1,2\r\n", True),
+        (b"a,b\n1,2\r\n\r\n", True),
+        (b"a,b\r\n1,2\r", False),  # a carriage return ending the file
+        (b"a,b\r\n1,\r2\r\n", False),  # inside a line
+        (b"a,b\r\r\n1,2\n", False),
+        (b'a,b\n1,"2"\n', False),
+        (b"a,b\n1,\xc3\xa9\n", True),
+        (b"a,b\n1,\xc3\n", False),  # not UTF-8
+        (b"a,b\n1,\x002\n", False),
+    ],
+)
+def test_only_plain_bytes_go_the_bulk_way_however_the_file_is_chunked(
+    data: bytes, plain: bool, chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk_metrics, "SCAN_CHUNK", chunk)
+    path = tmp_path / "metrics.csv"
+    path.write_bytes(data)
+    assert bulk_metrics._plain_bytes(path) is plain
