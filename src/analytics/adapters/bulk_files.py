@@ -105,14 +105,16 @@ ROLLUP_COLUMNS = (
     "metric_date, campaign_id, creator_id, impressions, clicks, conversions, spend, revenue, "
     "platform_key, region_key, device_type_key, likes"
 )
-# table: (group keys, sums, ordered: written in key order as star_loads writes its rollups)
+# table: (group keys, sums). Each is written in key order: the order of its primary key (and
+# star_loads' order for the day core), which PostgreSQL's index builds find presorted
+# (measured on 1.3M creator totals: primary key 1.3 s instead of 2.2 s, the ranking index
+# 2.0 s instead of 3.4 s).
 ROLLUPS = {
-    schema.campaign_day_totals.name: ("campaign_id, metric_date", PART_ONE_SUMS, False),
-    schema.campaign_creator_totals.name: ("campaign_id, creator_id", PART_ONE_SUMS, False),
+    schema.campaign_day_totals.name: ("campaign_id, metric_date", PART_ONE_SUMS),
+    schema.campaign_creator_totals.name: ("campaign_id, creator_id", PART_ONE_SUMS),
     schema.breakdown_day_core.name: (
         "metric_date, platform_key, region_key, device_type_key",
         f"{PART_ONE_SUMS}, sum(likes)",
-        True,
     ),
 }
 
@@ -133,12 +135,11 @@ def write_rollups(
             {"facts": str(facts)},
         )
         written = {}
-        for table, (keys, sums, ordered) in ROLLUPS.items():
+        for table, (keys, sums) in ROLLUPS.items():
             out = out_dir / f"{table}.csv"
-            order = f" ORDER BY {keys}" if ordered else ""
             statement = (
                 f"COPY (SELECT $tenant, {keys}, {sums} FROM rollup_scratch.facts "  # noqa: S608
-                f"GROUP BY {keys}{order}) TO $out (FORMAT csv, HEADER false)"
+                f"GROUP BY {keys} ORDER BY {keys}) TO $out (FORMAT csv, HEADER false)"
             )
             connection.execute(statement, {"tenant": tenant_id, "out": str(out)})
             written[table] = out
