@@ -69,7 +69,7 @@ def write_facts(
         f"COPY (SELECT $tenant, {date}, {campaign}, {creator}, {impressions}, {clicks}, "  # noqa: S608
         f"{conversions}, {spend}, nullif({revenue}, ''), {', '.join(key_columns)}, "
         f"CASE WHEN {likes_text} = '' THEN '0' ELSE {likes_text} END "
-        f"FROM ({lines_sql(layout)}) {' '.join(joins)}) "
+        f"FROM ({lines_sql()}) {' '.join(joins)}) "
         "TO $out (FORMAT csv, HEADER false)"
     )
     parameters = {"tenant": tenant_id, "path": str(source), "out": str(out)}

@@ -107,10 +107,9 @@ def plain_layout(path: Path) -> Layout | None:
     )
 
 
-def lines_sql(layout: Layout) -> str:
+def lines_sql() -> str:
     """The data records as `v` (a list of fields): physical lines after the header, blank
     ones skipped as the Python reader does ($path: the metrics file)."""
-    del layout  # the same reading for every layout
     return (
         "SELECT string_split(column0, ',') AS v FROM read_csv($path, header = false, "  # noqa: S608
         "skip = 1, delim = '\x01', quote = '', escape = '', new_line = '\\n', "
@@ -145,7 +144,7 @@ def survey(connection: duckdb.DuckDBPyConnection, path: Path, layout: Layout) ->
     values = ", ".join(f"list(DISTINCT {value})" for value in breakdowns)
     statement = (
         f"SELECT count(*), count(*) FILTER (WHERE NOT coalesce({fast}, false)), "  # noqa: S608
-        f"{distinct}, {values} FROM ({lines_sql(layout)})"
+        f"{distinct}, {values} FROM ({lines_sql()})"
     )
     parameters = {"path": str(path), "measures": _VALID_MEASURES.pattern, "likes": _FAST_COUNT}
     row = connection.execute(statement, parameters).fetchone()

@@ -29,8 +29,9 @@ from analytics.adapters.load_phases import reason
 log = logging.getLogger(__name__)
 
 # DuckDB's share of the loader's memory (the loader stays under 300 MB of RSS at 20M rows):
-# its buffer pool, and threads per step. The survey's distinct aggregates took 60-96 MB with
-# two threads (refused at 80 MB, at 4M rows), half that with one; the rollups spill to disk.
+# its buffer pool, and threads per step. The survey took 60-96 MB with two threads (refused at
+# 80 MB, at 4M rows; its reading, not its distinct values), half that with one; the rollups
+# spill to disk (a 96 MB pool there: 287 MB peak RSS at 4M rows, no faster).
 DUCKDB_MEMORY_LIMIT = "96MB"
 ROLLUPS_MEMORY_LIMIT = "64MB"  # while PostgreSQL copies, in a thread of this process
 SURVEY_THREADS, WRITE_THREADS, ROLLUP_THREADS = 1, 2, 1  # 2 cores; PostgreSQL has one
