@@ -28,6 +28,7 @@ from analytics.adapters.csv_dataset import (
     BREAKDOWN_COLUMNS,
     METRIC_COLUMNS,
     OPTIONAL_METRIC_COLUMNS,
+    DatasetRefused,
     ErrorLog,
     MetricsValidator,
 )
@@ -361,3 +362,29 @@ def test_only_plain_bytes_go_the_bulk_way_however_the_file_is_chunked(
     path = tmp_path / "metrics.csv"
     path.write_bytes(data)
     assert bulk_metrics._plain_bytes(path) is plain
+
+
+@pytest.mark.parametrize(
+    "bad_line",
+    [
+        "2025-01-01,cmp-1,crt-1,1,2,x,4.5,,ios,1",  # not a count
+        "2025-02-30,cmp-1,crt-1,1,2,3,4.5,,ios,1",  # not a calendar date
+        "0000-01-01,cmp-1,crt-1,1,2,3,4.5,,ios,1",
+        "2025-01-01,cmp-404,crt-1,1,2,3,4.567,,ios,1",  # unknown id, 3 decimal places
+        f"2025-01-01,cmp-1,crt-1,1,2,3,4.5,,{'x' * 256},-1",  # too long, negative likes
+    ],
+)
+def test_a_refused_plain_file_gets_the_same_report_with_or_without_the_bulk_path(
+    bad_line: str, postgres_url: str, tmp_path: Path
+) -> None:
+    header = f"{','.join(METRIC_COLUMNS)},platform,likes"
+    metrics = "\n".join([header, "2025-01-01,cmp-1,crt-1,1,2,3,4.5,,ios,1", bad_line]) + "\n"
+    data_dir = Dataset([]).write(tmp_path / "data")
+    (data_dir / "campaign_daily_metrics.csv").write_text(metrics, encoding="utf-8")
+    reports = []
+    for bulk in (True, False):
+        with pytest.raises(DatasetRefused) as refused:
+            _load(postgres_url, data_dir, "refused", bulk=bulk)
+        reports.append(refused.value.summary())
+    assert reports[0] == reports[1]
+    assert "line 3" in reports[0]
