@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -388,3 +390,18 @@ def test_a_refused_plain_file_gets_the_same_report_with_or_without_the_bulk_path
         reports.append(refused.value.summary())
     assert reports[0] == reports[1]
     assert "line 3" in reports[0]
+
+
+def test_a_killed_loads_scratch_directory_is_removed_by_the_next_bulk_load(
+    tmp_path: Path,
+) -> None:
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # its process id is gone now
+    gone = tmp_path / f"{bulk_publish.SCRATCH_PREFIX}{finished.pid}-x"
+    mine = tmp_path / f"{bulk_publish.SCRATCH_PREFIX}{os.getpid()}-y"
+    other = tmp_path / "analytics-other"
+    for directory in (gone, mine, other):
+        directory.mkdir()
+        (directory / "facts.csv").write_text("1\n")
+    bulk_publish.remove_stale_scratch(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([mine.name, other.name])

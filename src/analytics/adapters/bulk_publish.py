@@ -10,6 +10,8 @@ reads them; a rollup that DuckDB could not write is left to the publish's SQL.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -82,6 +84,28 @@ def _prepared(
     return BulkFacts(found.rows, found.dates, keys, facts, connection, scratch, seconds)
 
 
+SCRATCH_PREFIX = "analytics-bulk-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_stale_scratch(directory: Path) -> None:
+    """Remove the scratch directories of bulk loads whose process is gone (a killed load
+    cannot remove its own: at 20M rows, 1.5 GB of CSV)."""
+    for path in directory.glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = path.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 @contextmanager
 def bulk_facts(
     metrics: Path,
@@ -94,7 +118,9 @@ def bulk_facts(
     """The bulk path's fact rows of `metrics`, or None when it declines (a file it does not
     read plainly, a row the Python path might refuse or read otherwise, any error before
     anything is written), having told `declined` why."""
-    with tempfile.TemporaryDirectory(prefix="analytics-bulk-") as directory:
+    remove_stale_scratch(Path(tempfile.gettempdir()))
+    prefix = f"{SCRATCH_PREFIX}{os.getpid()}-"
+    with tempfile.TemporaryDirectory(prefix=prefix) as directory:
         scratch = Path(directory)
         config = {
             "threads": SURVEY_THREADS,
