@@ -150,10 +150,11 @@ def test_load_of_refused_data_exits_1(loadable_url: str, tmp_path: Path) -> None
 def test_database_failure_during_a_load_exits_3_in_one_line(
     loadable_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def connection_lost(*args: object) -> None:
+    def connection_lost(*args: object, **options: object) -> None:
         raise OperationalError("SELECT", {}, Exception("server closed the connection\ndetail"))
 
-    monkeypatch.setattr("analytics.adapters.dataset_loader._refresh_rollups", connection_lost)
+    # The explorer's rollups: built after the copy by either path (bulk or Python).
+    monkeypatch.setattr("analytics.adapters.star_loads.fill_rollups", connection_lost)
     result = invoke(["load", str(VISIBLE_DATA)], env={"DATABASE_URL": loadable_url})
     assert (result.exit_code, result.stderr) == (
         3,

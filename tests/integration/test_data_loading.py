@@ -558,7 +558,8 @@ def test_database_failure_while_loading_rolls_back_every_table(
 ) -> None:
     load_data_dir(engine, write_dir(tmp_path / "good"))
     before = {table: table_rows(engine, table) for table in schema.metadata.tables}
-    copy_duckdb, copy_postgres = dataset_loader._copy_duckdb, postgres_publish.copy_lines
+    copy_duckdb, copy_lines = dataset_loader._copy_duckdb, postgres_publish.copy_lines
+    copy_file = postgres_publish.copy_file
 
     def duckdb_failing_on_metrics(connection, table, lines, **options):  # type: ignore[no-untyped-def]
         if table.name == "campaign_daily_metrics":
@@ -568,10 +569,13 @@ def test_database_failure_while_loading_rolls_back_every_table(
     def postgres_failing_on_metrics(connection, table, *args, **options):  # type: ignore[no-untyped-def]
         if table.startswith("campaign_daily_metrics"):
             raise RuntimeError("disk full")
-        return copy_postgres(connection, table, *args, **options)
+        copy = copy_file if isinstance(args[-1], Path) else copy_lines
+        return copy(connection, table, *args, **options)
 
     monkeypatch.setattr(dataset_loader, "_copy_duckdb", duckdb_failing_on_metrics)
     monkeypatch.setattr(postgres_publish, "copy_lines", postgres_failing_on_metrics)
+    # The bulk path's COPY of its files: the facts fail as above.
+    monkeypatch.setattr(postgres_publish, "copy_file", postgres_failing_on_metrics)
     changed = write_dir(tmp_path / "changed", campaigns=CAMPAIGNS_TEXT + "cmp-3,Three\n")
     with pytest.raises(RuntimeError, match="disk full"):
         load_data_dir(engine, changed)

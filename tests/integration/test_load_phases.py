@@ -21,6 +21,7 @@ from tests.support import VISIBLE_DATA, DataDir
 
 PHASE_NAMES = (
     load_phases.VALIDATING,
+    load_phases.COPYING_BULK,
     load_phases.COPYING,
     load_phases.ROLLUPS,
     load_phases.INDEXES,
@@ -54,6 +55,16 @@ def engine(database_url: str | None) -> Iterator[Engine]:
     engine.dispose()
 
 
+def _copying(engine: Engine) -> str:
+    """The copy phase of a plain file: PostgreSQL's bulk path, DuckDB's Python path."""
+    return load_phases.COPYING_BULK if engine.dialect.name == "postgresql" else load_phases.COPYING
+
+
+def _declined(engine: Engine) -> list[tuple[str, object]]:
+    """What a watcher is told before the Python path when the bulk path declines a file."""
+    return [("phase", load_phases.COPYING_BULK)] if engine.dialect.name == "postgresql" else []
+
+
 def _dataset(clicks: int, extra_row: tuple[object, ...] | None = None) -> DataDir:
     metrics: list[tuple[object, ...]] = [
         ("2026-01-01", "cmp-1", "crt-1", 100, clicks, 1, "1.00", None)
@@ -81,7 +92,7 @@ def test_published_load_logs_each_phase_with_its_duration_then_one_readable_summ
     data_dir = _dataset(clicks=7).write(tmp_path / "first")
     load_dataset(engine, data_dir, dataset_name="first")
     messages = _messages(caplog)
-    expected_phases = [load_phases.COPYING, load_phases.ROLLUPS]
+    expected_phases = [_copying(engine), load_phases.ROLLUPS]
     if engine.dialect.name == "postgresql":
         expected_phases += [load_phases.INDEXES, load_phases.SWAPPING]
     phase_lines = _phase_lines(messages)
@@ -105,6 +116,12 @@ def test_refused_load_logs_the_copy_then_rolled_back_and_no_later_phase(
     with pytest.raises(DatasetRefused):
         load_dataset(engine, broken, dataset_name="broken")
     messages = _messages(caplog)
+    if engine.dialect.name == "postgresql":  # the bulk path found a row to refuse
+        declined = messages.pop(0)
+        assert declined.startswith(f"{load_phases.COPYING_BULK} declined after ")
+        assert declined.endswith(
+            ": a row needs the Python validator (for its errors or its exceptions)"
+        )
     assert messages == [
         messages[0],
         f"rolled back: data directory '{broken}' refused (1 error)",
@@ -121,7 +138,7 @@ def test_refused_load_reports_only_the_copy_phase_to_its_watcher(
     broken = _dataset(clicks=9, extra_row=UNKNOWN_CAMPAIGN_ROW).write(tmp_path / "broken")
     with pytest.raises(DatasetRefused):
         load_dataset(engine, broken, dataset_name="broken", progress=progress)
-    assert progress.events == [("phase", load_phases.COPYING), ("rows", 1)]
+    assert progress.events == [*_declined(engine), ("phase", load_phases.COPYING), ("rows", 1)]
 
 
 def test_watcher_is_told_every_phase_in_order_and_the_rows_copied(
@@ -129,7 +146,7 @@ def test_watcher_is_told_every_phase_in_order_and_the_rows_copied(
 ) -> None:
     progress = RecordingProgress()
     load_dataset(engine, VISIBLE_DATA, dataset_name="visible", progress=progress)
-    expected = [load_phases.COPYING, load_phases.ROLLUPS]
+    expected = [_copying(engine), load_phases.ROLLUPS]
     if engine.dialect.name == "postgresql":
         expected += [load_phases.INDEXES, load_phases.SWAPPING]
     assert progress.phases == expected
@@ -156,10 +173,12 @@ def test_database_failure_mid_load_logs_the_phase_stopped_and_rolled_back_with_t
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def failing_refresh(*args: object) -> None:
+    def failing_rollups(*args: object, **options: object) -> None:
         raise RuntimeError("disk full\nsecond line")
 
-    monkeypatch.setattr("analytics.adapters.dataset_loader._refresh_rollups", failing_refresh)
+    # The explorer's rollups: built in this phase by either path (the bulk path's DuckDB
+    # writes the Part I ones while copying).
+    monkeypatch.setattr("analytics.adapters.star_loads.fill_rollups", failing_rollups)
     caplog.set_level(logging.INFO)
     with pytest.raises(RuntimeError):
         load_dataset(engine, _dataset(clicks=3).write(tmp_path / "d"), dataset_name="d")

@@ -35,7 +35,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from analytics.adapters import catalog_loads, postgres_publish, schema, star_loads
+from analytics.adapters import (
+    bulk_publish,
+    catalog_loads,
+    postgres_publish,
+    schema,
+    star_loads,
+)
 from analytics.adapters.breakdown_keys import BreakdownKeys
 from analytics.adapters.catalog_clock import writer_lock
 from analytics.adapters.csv_dataset import (
@@ -51,6 +57,7 @@ from analytics.adapters.csv_dataset import (
 from analytics.adapters.load_ledger import LoadRecord, dataset_checksum, next_load_id, record_load
 from analytics.adapters.load_phases import (
     COPYING,
+    COPYING_BULK,
     ROLLUPS,
     VALIDATING,
     LoadProgress,
@@ -260,8 +267,22 @@ def _copy_duckdb_in_place(
 def _publish(
     connection: Connection, source: _Source, tenant_id: str, load_id: int, phases: PhaseLog
 ) -> int:
-    """Copy the rows, stop there if any was refused, then roll up (and swap in, PostgreSQL)."""
+    """Copy the rows, stop there if any was refused, then roll up (and swap in, PostgreSQL).
+    PostgreSQL tries the bulk path first; when it declines, the Python path runs."""
     postgres = connection.dialect.name == "postgresql"
+    if postgres and bulk_publish.ENABLED:
+        metrics = Path(source.name) / METRICS_FILE
+        phases.start(COPYING_BULK)
+        with bulk_publish.bulk_facts(
+            metrics,
+            source.campaigns,
+            source.creators,
+            tenant_id=tenant_id,
+            declined=phases.declined,
+        ) as bulk:
+            if bulk is not None:
+                phases.count(bulk.rows)
+                return _publish_bulk(connection, source, bulk, tenant_id, load_id, phases)
     copy = _copy_postgres if postgres else _copy_duckdb_in_place
     phases.start(COPYING)
     metric_rows = copy(connection, source, tenant_id, load_id)
@@ -272,8 +293,42 @@ def _publish(
     dates = source.validator.dates  # every date of the rows (any bad row refused the load)
     star_loads.fill_dimensions(connection, tenant_id, source.keys, dates, _named(written))
     star_loads.fill_rollups(connection, tenant_id, _named(written), one_tenant=postgres)
+    _swap_in(connection, tenant_id, written, phases)
+    return metric_rows
+
+
+def _publish_bulk(
+    connection: Connection,
+    source: _Source,
+    bulk: bulk_publish.BulkFacts,
+    tenant_id: str,
+    load_id: int,
+    phases: PhaseLog,
+) -> int:
+    """The bulk path's rows into fresh partitions, its rollups with them (or built here when
+    DuckDB could not write them), then the rest of the publish as on the Python path."""
+    _stage_dimensions(connection, source, tenant_id)
+    postgres_publish.create_partitions(
+        connection, [table.name for table in REPLACED_TABLES], tenant_id, load_id
+    )
+    named = _named(load_id)
+    rolled_up = bulk_publish.copy_facts(connection, bulk, tenant_id, named)
+    phases.start(ROLLUPS)
+    if rolled_up:
+        facts = postgres_publish.quoted(named(schema.campaign_daily_metrics).name)
+        connection.execute(text(f"ANALYZE {facts}"))
+    else:
+        _refresh_rollups(connection, tenant_id, load_id)
+    star_loads.fill_dimensions(connection, tenant_id, bulk.keys, bulk.dates, named)
+    star_loads.fill_rollups(connection, tenant_id, named, one_tenant=True, day_core=not rolled_up)
+    _swap_in(connection, tenant_id, load_id, phases)
+    return bulk.rows
+
+
+def _swap_in(connection: Connection, tenant_id: str, load_id: int | None, phases: PhaseLog) -> None:
+    """Merge the staged catalog rows; PostgreSQL: swap the new partitions in."""
     catalog_loads.merge_dimensions(connection, tenant_id)
-    if postgres:
+    if load_id is not None:
         names = [table.name for table in REPLACED_TABLES]
         postgres_publish.swap_in_partitions(
             connection,
@@ -283,7 +338,6 @@ def _publish(
             analysed=[schema.campaign_daily_metrics.name],  # before its rollups
             phase=phases.start,
         )
-    return metric_rows
 
 
 @dataclass

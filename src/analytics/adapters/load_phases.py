@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 VALIDATING = "validating rows"  # `load --check`: nothing is written
 COPYING = "validating and copying rows"
+COPYING_BULK = "validating and copying rows (bulk path)"  # DuckDB checks, COPY of files
 ROLLUPS = "building rollups"
 INDEXES = "adding indexes and keys"
 SWAPPING = "swapping in"
@@ -69,10 +70,18 @@ class PhaseLog:
             return
         took = seconds_text(time.perf_counter() - self._started)
         rows = ""
-        if self._current in (VALIDATING, COPYING):
+        if self._current in (VALIDATING, COPYING, COPYING_BULK):
             rows = f" ({self.rows:,} {'valid ' if refused or stopped else ''}metric rows)"
         verb = "stopped after" if stopped else "took"
         log.info("%s %s %s%s", self._current, verb, took, rows)
+        self._current = None
+
+    def declined(self, why: str) -> None:
+        """The running phase gave up, having written nothing (the bulk path declined a file):
+        log it, and the phase that replaces it starts next."""
+        if self._current is not None:
+            took = seconds_text(time.perf_counter() - self._started)
+            log.info("%s declined after %s: %s", self._current, took, why)
         self._current = None
 
     def failed(self, error: BaseException, *, wrote: bool) -> None:

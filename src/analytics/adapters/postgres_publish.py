@@ -20,6 +20,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from psycopg.errors import LockNotAvailable
@@ -30,6 +31,7 @@ from analytics.adapters.load_phases import INDEXES, SWAPPING
 from analytics.domain.access import tenant_id_problem
 
 BATCH_ROWS = 10_000
+COPY_CHUNK_BYTES = 1 << 20
 LOCK_TRY_MS = 200  # one try to lock the parents for the swap waits at most this long
 LOCK_TRIES = 50
 LONG_TRIES, LONG_TRY_MS = 5, 2_000
@@ -81,6 +83,15 @@ def partition_name(table: str, load_id: int) -> str:
     return f"{table}__p{load_id}"
 
 
+def _copy_statement(
+    table: str, columns: Sequence[str], text_columns: Sequence[str], *, freeze: bool
+) -> str:
+    column_list = ", ".join(map(quoted, columns))
+    freezing = "FREEZE, " if freeze else ""
+    options = f"FORMAT csv, {freezing}FORCE_NOT_NULL ({', '.join(map(quoted, text_columns))})"
+    return f"COPY {quoted(table)} ({column_list}) FROM STDIN ({options})"
+
+
 def copy_lines(
     connection: Connection,
     table: str,
@@ -96,10 +107,7 @@ def copy_lines(
     FREEZE (for a table created in this transaction): rows are written frozen and
     all-visible, and index-only scans need no VACUUM after the publish."""
     driver = connection.connection.driver_connection
-    column_list = ", ".join(map(quoted, columns))
-    freezing = "FREEZE, " if freeze else ""
-    options = f"FORMAT csv, {freezing}FORCE_NOT_NULL ({', '.join(map(quoted, text_columns))})"
-    statement = f"COPY {quoted(table)} ({column_list}) FROM STDIN ({options})"
+    statement = _copy_statement(table, columns, text_columns, freeze=freeze)
     iterator = iter(lines)
     count = 0
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
@@ -107,6 +115,26 @@ def copy_lines(
             copy.write("".join(batch))
             count += len(batch)
     return count
+
+
+def copy_file(
+    connection: Connection,
+    table: str,
+    columns: Sequence[str],
+    text_columns: Sequence[str],
+    path: Path,
+    *,
+    freeze: bool = True,
+) -> int:
+    """COPY a CSV file (`\\n`-terminated records) as `copy_lines` does, in chunks of bytes
+    with no work per row; returns the number of rows PostgreSQL copied."""
+    driver = connection.connection.driver_connection
+    statement = _copy_statement(table, columns, text_columns, freeze=freeze)
+    with driver.cursor() as cursor:
+        with cursor.copy(statement) as copy, path.open("rb") as source:
+            while chunk := source.read(COPY_CHUNK_BYTES):
+                copy.write(chunk)
+        return cursor.rowcount
 
 
 def create_partitions(

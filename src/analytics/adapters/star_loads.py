@@ -12,16 +12,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from sqlalchemy import Connection, Table, func, insert, literal, select
 
 from analytics.adapters import schema
-from analytics.adapters.breakdown_keys import BreakdownKeys
 
 Named = Callable[[Table], Table]
 """The table a load writes for `table`: its new partition (PostgreSQL) or itself (DuckDB)."""
 
 ALL_MEASURES = ("impressions", "clicks", "conversions", "spend", "revenue", "likes")
+
+
+class KeyRows(Protocol):
+    """A load's numbering of breakdown values (BreakdownKeys, or the bulk path's)."""
+
+    def rows(self, breakdown: str) -> Iterable[tuple[int, str]]:
+        """(key, value) of every value of `breakdown`, `unknown` included."""
+        ...
 
 
 def date_rows(tenant_id: str, dates: Iterable[str]) -> list[dict[str, object]]:
@@ -39,7 +47,7 @@ def date_rows(tenant_id: str, dates: Iterable[str]) -> list[dict[str, object]]:
     return rows
 
 
-def dimension_rows(tenant_id: str, keys: BreakdownKeys, breakdown: str) -> list[dict[str, object]]:
+def dimension_rows(tenant_id: str, keys: KeyRows, breakdown: str) -> list[dict[str, object]]:
     return [
         {"tenant_id": tenant_id, f"{breakdown}_key": key, breakdown: value}
         for key, value in keys.rows(breakdown)
@@ -49,7 +57,7 @@ def dimension_rows(tenant_id: str, keys: BreakdownKeys, breakdown: str) -> list[
 def fill_dimensions(
     connection: Connection,
     tenant_id: str,
-    keys: BreakdownKeys,
+    keys: KeyRows,
     dates: Iterable[str],
     named: Named,
 ) -> None:
@@ -97,14 +105,18 @@ def _roll_up(
     connection.execute(insert(target).from_select(columns, grouped))
 
 
-def fill_rollups(connection: Connection, tenant_id: str, named: Named, *, one_tenant: bool) -> None:
-    """The daily core from the facts, the monthly core and each single breakdown per day
-    from that, and each one or two of the core breakdowns per month from the monthly core."""
-    day_core = named(schema.breakdown_day_core)
+def fill_rollups(
+    connection: Connection, tenant_id: str, named: Named, *, one_tenant: bool, day_core: bool = True
+) -> None:
+    """The daily core from the facts (unless not `day_core`: the bulk path copied it), the
+    monthly core and each single breakdown per day from that, and each one or two of the
+    core breakdowns per month from the monthly core."""
+    core = named(schema.breakdown_day_core)
     facts, dates = named(schema.campaign_daily_metrics), named(schema.dim_date)
-    _roll_up(connection, tenant_id, facts, day_core, one_tenant=one_tenant)
+    if day_core:
+        _roll_up(connection, tenant_id, facts, core, one_tenant=one_tenant)
     month_core = named(schema.breakdown_month_core)
-    _roll_up(connection, tenant_id, day_core, month_core, dates=dates, one_tenant=one_tenant)
+    _roll_up(connection, tenant_id, core, month_core, dates=dates, one_tenant=one_tenant)
     fill_single_rollups(connection, tenant_id, named, one_tenant=one_tenant)
     fill_month_subsets(connection, tenant_id, named, one_tenant=one_tenant)
 
