@@ -33,9 +33,11 @@ log = logging.getLogger(__name__)
 # DuckDB's share of the loader's memory (the loader stays under 300 MB of RSS at 20M rows):
 # its buffer pool, and threads per step. The survey took 60-96 MB with two threads (refused at
 # 80 MB, at 4M rows; its reading, not its distinct values), half that with one; the rollups
-# spill to disk (a 96 MB pool there: 287 MB peak RSS at 4M rows, no faster).
+# spill to disk. At 20M rows (4.4M campaign x creator groups) a 64 MB pool ran out of memory
+# (the rollups then built in SQL: 50 s), 96 MB wrote them in 33 s beside the fact COPY with a
+# peak RSS of 292 MB, 128 MB in as long with 327 MB (BENCHMARKS.md).
 DUCKDB_MEMORY_LIMIT = "96MB"
-ROLLUPS_MEMORY_LIMIT = "64MB"  # while PostgreSQL copies, in a thread of this process
+ROLLUPS_MEMORY_LIMIT = "96MB"  # while PostgreSQL copies, in a thread of this process
 SURVEY_THREADS, WRITE_THREADS, ROLLUP_THREADS = 1, 2, 1  # 2 cores; PostgreSQL has one
 ENABLED = True  # False: every load takes the Python path (as before the bulk path)
 
