@@ -5,6 +5,8 @@ Table and column names come from the schema only; one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from sqlalchemy import Connection, Engine, Table, text
 
 from analytics.adapters import schema, star_loads
@@ -69,28 +71,31 @@ def add_single_rollups(engine: Engine) -> None:
     """A file made before the single-breakdown rollups (what migration 0010 does on
     PostgreSQL): each tenant's, from its day core, when the file has a day core and none of
     them yet. Nothing to do otherwise (a load writes them with the rest of its star)."""
-    with engine.begin() as connection:
-        singles = [table.name for table in schema.breakdown_day_single.values()]
-        if any(_has_rows(connection, name) for name in singles):
-            return
-        core = schema.breakdown_day_core.name
-        tenants = text(f"SELECT DISTINCT tenant_id FROM {core}")  # noqa: S608 - schema name
-        for tenant in connection.execute(tenants).scalars().all():
-            star_loads.fill_single_rollups(connection, tenant, _itself, one_tenant=False)
+    tables = schema.breakdown_day_single.values()
+    _add_missing(engine, tables, schema.breakdown_day_core, star_loads.fill_single_rollups)
 
 
 def add_month_subsets(engine: Engine) -> None:
     """A file made before the monthly rollups of one or two breakdowns (what migration 0011
     does on PostgreSQL): each tenant's, from its month core, when the file has a month core
     and none of them yet."""
+    tables = schema.breakdown_month_subsets.values()
+    _add_missing(engine, tables, schema.breakdown_month_core, star_loads.fill_month_subsets)
+
+
+def _add_missing(
+    engine: Engine,
+    tables: Iterable[Table],
+    source: Table,
+    fill: Callable[..., None],
+) -> None:
+    """`fill` each tenant of `source` when none of `tables` has a row yet."""
     with engine.begin() as connection:
-        subsets = [table.name for table in schema.breakdown_month_subsets.values()]
-        if any(_has_rows(connection, name) for name in subsets):
+        if any(_has_rows(connection, table.name) for table in tables):
             return
-        core = schema.breakdown_month_core.name
-        tenants = text(f"SELECT DISTINCT tenant_id FROM {core}")  # noqa: S608 - schema name
+        tenants = text(f"SELECT DISTINCT tenant_id FROM {source.name}")  # noqa: S608 - schema name
         for tenant in connection.execute(tenants).scalars().all():
-            star_loads.fill_month_subsets(connection, tenant, _itself, one_tenant=False)
+            fill(connection, tenant, _itself, one_tenant=False)
 
 
 def _itself(table: Table) -> Table:
