@@ -170,32 +170,18 @@ async def test_a_duckdb_file_made_before_the_star_gets_it_at_start_up(
         engine.dispose()
 
 
-def test_a_duckdb_file_made_before_the_single_rollups_gets_them_at_start_up(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("tables", "written"),
+    [
+        (schema.breakdown_day_single, "breakdown_day_region"),
+        (schema.breakdown_month_subsets, "breakdown_month_platform_region"),
+    ],
+    ids=["single rollups", "month subsets"],
+)
+def test_a_duckdb_file_made_before_some_rollups_gets_them_at_start_up(
+    tmp_path: Path, tables: dict, written: str
 ) -> None:
-    engine = create_database_engine(f"duckdb:///{tmp_path / 'singles.duckdb'}")
-    try:
-        prepare_schema(engine)
-        rows = [_row("2026-03-02", 10, platform="ios", region="eu")]
-        rows += [_row("2026-03-02", 4, platform="web", region="eu")]
-        rows += [_row("2026-04-30", 4, platform="web", device_type="tv")]
-        _load(engine, tmp_path, "one", "one", rows)
-        _load(engine, tmp_path, "two", "two", rows[1:])
-        loaded = {tenant: _star(engine, tenant) for tenant in ("one", "two")}
-        assert loaded["one"]["breakdown_day_region"]  # a load writes them
-        with engine.begin() as connection:
-            for table in schema.breakdown_day_single.values():
-                connection.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608
-        prepare_schema(engine)
-        assert {tenant: _star(engine, tenant) for tenant in ("one", "two")} == loaded
-    finally:
-        engine.dispose()
-
-
-def test_a_duckdb_file_made_before_the_month_subsets_gets_them_at_start_up(
-    tmp_path: Path,
-) -> None:
-    engine = create_database_engine(f"duckdb:///{tmp_path / 'months.duckdb'}")
+    engine = create_database_engine(f"duckdb:///{tmp_path / 'older.duckdb'}")
     try:
         prepare_schema(engine)
         rows = [_row("2026-03-02", 10, platform="ios", region="eu")]
@@ -204,9 +190,9 @@ def test_a_duckdb_file_made_before_the_month_subsets_gets_them_at_start_up(
         _load(engine, tmp_path, "one", "one", rows)
         _load(engine, tmp_path, "two", "two", rows[1:])
         loaded = {tenant: _star(engine, tenant) for tenant in ("one", "two")}
-        assert loaded["one"]["breakdown_month_platform_region"]  # a load writes them
+        assert loaded["one"][written]  # a load writes them
         with engine.begin() as connection:
-            for table in schema.breakdown_month_subsets.values():
+            for table in tables.values():
                 connection.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608
         prepare_schema(engine)
         assert {tenant: _star(engine, tenant) for tenant in ("one", "two")} == loaded
