@@ -35,7 +35,6 @@ COPY_CHUNK_BYTES = 1 << 20
 LOCK_TRY_MS = 200  # one try to lock the parents for the swap waits at most this long
 LOCK_TRIES = 50
 LONG_TRIES, LONG_TRY_MS = 5, 2_000
-RETIRED = "__retired"  # a detached partition, dropped after the swap's commit
 _INDEX_DEFINITION = re.compile(r"CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ (USING .+)")
 
 _CONSTRAINTS = text(
@@ -56,12 +55,14 @@ _INDEXES = text(
     ORDER BY 1
     """
 )
-_PARTITION_OF_TENANT = text(
+_PARTITIONS_OF_TENANT = text(
     """
-    SELECT c.relname AS name
+    SELECT p.relname AS parent, c.relname AS name
     FROM pg_inherits AS i
     JOIN pg_class AS c ON c.oid = i.inhrelid
-    WHERE i.inhparent = CAST(:table AS regclass)
+    JOIN pg_class AS p ON p.oid = i.inhparent
+    JOIN pg_namespace AS n ON n.oid = p.relnamespace
+    WHERE n.nspname = current_schema() AND p.relname = ANY(:tables)
       AND pg_get_expr(c.relpartbound, c.oid) = 'FOR VALUES IN (' || quote_literal(:tenant) || ')'
     """
 )
@@ -177,13 +178,14 @@ def _no_phase(name: str) -> None:
     pass
 
 
-def _lock_parents(connection: Connection, tables: Sequence[str]) -> None:
-    """Every parent at once, in one order, for the few milliseconds of the swap.
+def _lock_for_swap(connection: Connection, parents: Sequence[str], previous: Sequence[str]) -> None:
+    """The parents (ONLY: other tenants' partitions stay unlocked) and the tenant's previous
+    partitions at once, in one order, for the few milliseconds of the swap.
 
     Each try waits at most LOCK_TRY_MS: a reader with a long statement in flight never has
     the other readers queue behind the swap for long; the swap tries again (up to
     LOCK_TRIES times, in a savepoint) once it is done."""
-    names = ", ".join(map(quoted, tables))
+    names = ", ".join(map(quoted, [*parents, *previous]))
     for attempt in range(1, LOCK_TRIES + 1):
         # The last tries wait longer than deadlock_timeout (1 s), after which PostgreSQL
         # cancels an autovacuum that holds a partition: short tries alone would never win.
@@ -191,7 +193,7 @@ def _lock_parents(connection: Connection, tables: Sequence[str]) -> None:
         savepoint = connection.begin_nested()
         try:
             connection.execute(text(f"SET LOCAL lock_timeout = '{wait_ms}ms'"))
-            connection.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
+            connection.execute(text(f"LOCK TABLE ONLY {names} IN ACCESS EXCLUSIVE MODE"))
         except OperationalError as error:
             savepoint.rollback()
             if not isinstance(error.orig, LockNotAvailable) or attempt == LOCK_TRIES:
@@ -213,8 +215,12 @@ def swap_in_partitions(
 ) -> None:
     """Give the new partitions the parents' keys, indexes and foreign keys (validated in
     bulk), analyse them (but the `analysed` tables, whose statistics are already fresh), then
-    detach and drop the tenant's previous partitions and attach the new ones. `phase` is told
-    when each of the two phases starts (INDEXES, SWAPPING)."""
+    detach the tenant's previous partitions (dropped after the commit) and attach the new
+    ones. `phase` is told when each of the two phases starts (INDEXES, SWAPPING).
+
+    Everything that can be known before the lock is: the previous partitions are looked up
+    first (one loader at a time: they cannot change), and the swap's statements go to the
+    server as one script, so the parents are held for the server's catalog work alone."""
     phase(INDEXES)
     for table in tables:
         for row in connection.execute(_CONSTRAINTS, {"table": table}):
@@ -224,24 +230,26 @@ def swap_in_partitions(
         if table not in analysed:
             connection.execute(text(f"ANALYZE {quoted(partition_name(table, load_id))}"))
     phase(SWAPPING)
-    _lock_parents(connection, tables)
+    rows = connection.execute(_PARTITIONS_OF_TENANT, {"tables": list(tables), "tenant": tenant_id})
+    previous = {parent: name for parent, name in rows}
     bound = f"FOR VALUES IN ({tenant_literal(tenant_id)})"
+    script = []
     for table in tables:
-        previous = connection.execute(
-            _PARTITION_OF_TENANT, {"table": table, "tenant": tenant_id}
-        ).scalar_one_or_none()
-        if previous is not None:
-            connection.execute(
-                text(f"ALTER TABLE {quoted(table)} DETACH PARTITION {quoted(previous)}")
-            )
-            # Dropped after the commit (drop_retired_partitions): unlinking a large table's
-            # files at commit would hold every parent's lock for as long.
-            retired = quoted(previous + RETIRED)
-            connection.execute(text(f"ALTER TABLE {quoted(previous)} RENAME TO {retired}"))
+        if table in previous:
+            script.append(f"ALTER TABLE {quoted(table)} DETACH PARTITION {quoted(previous[table])}")
         partition = quoted(partition_name(table, load_id))
-        connection.execute(
-            text(f"ALTER TABLE {quoted(table)} ATTACH PARTITION {partition} {bound}")
-        )
+        script.append(f"ALTER TABLE {quoted(table)} ATTACH PARTITION {partition} {bound}")
+    _lock_for_swap(connection, tables, [previous[table] for table in tables if table in previous])
+    # Dropped after the commit (drop_retired_partitions): unlinking a large table's files at
+    # commit would hold every parent's lock for as long.
+    _run_script(connection, script)
+
+
+def _run_script(connection: Connection, statements: Sequence[str]) -> None:
+    """Statements without parameters in one round trip (psycopg sends a query without
+    parameters by the simple protocol, which takes several statements)."""
+    with connection.connection.driver_connection.cursor() as cursor:
+        cursor.execute(";\n".join(statements))
 
 
 _RETIRED_TABLES = text(
@@ -249,16 +257,18 @@ _RETIRED_TABLES = text(
     SELECT c.relname FROM pg_class AS c
     JOIN pg_namespace AS n ON n.oid = c.relnamespace
     WHERE n.nspname = current_schema() AND c.relkind = 'r' AND NOT c.relispartition
-      AND c.relname LIKE :pattern
+      AND c.relname ~ '__p[0-9]+(__retired)?$'
     """
 )
 
 
 def drop_retired_partitions(engine: Engine) -> None:
-    """Drop the partitions that swaps detached (also those a crash left behind), each in a
-    transaction of its own, outside any swap: no reader waits for it."""
+    """Drop the partitions that swaps detached (also those a crash left behind, and those
+    of earlier versions, renamed `<partition>__retired`), each in a transaction of its own,
+    outside any swap: no reader waits for it. A partition is detached once the swap commits;
+    a load in progress has its new tables uncommitted, out of this query's sight."""
     with engine.connect() as connection:
-        names = connection.execute(_RETIRED_TABLES, {"pattern": f"%{RETIRED}"}).scalars().all()
+        names = connection.execute(_RETIRED_TABLES).scalars().all()
     for name in names:
         with engine.begin() as connection:
             connection.execute(text(f"DROP TABLE IF EXISTS {quoted(name)}"))
