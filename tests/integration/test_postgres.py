@@ -305,12 +305,14 @@ def test_loader_memory_stays_flat_as_the_file_grows(
     migrated: Engine, empty_database: str, tmp_path: Path
 ) -> None:
     # From 100k rows, not 20k: the bulk path's DuckDB fills its bounded buffer pool over the
-    # first rows (20k: 167 MB, 100k: 179, 400k: 194, 1.6M: 205 MB), then stays flat.
+    # first rows (20k: 167 MB, 100k: 182, 400k: 195, 800k: 205, 1.6M: 206 MB), then stays
+    # flat; a CI run under load once saw 178 -> 204 MB. Keeping the 300k more rows as Python
+    # tuples (~400 bytes each) would add ~120 MB.
     small = _peak_rss_mb_of_load(_write_metrics(tmp_path / "small", 100_000), empty_database)
     large = _peak_rss_mb_of_load(_write_metrics(tmp_path / "large", 400_000), empty_database)
     assert _metrics_total(migrated)[0] == 400_000
     assert large < 300
-    assert large - small < 25, f"peak RSS grew from {small:.0f} MB to {large:.0f} MB"
+    assert large - small < 40, f"peak RSS grew from {small:.0f} MB to {large:.0f} MB"
 
 
 def test_concurrent_loads_of_the_same_files_publish_once(migrated: Engine) -> None:
