@@ -47,7 +47,11 @@ CALENDAR = [
 
 @pytest.fixture
 def client(make_client: ClientFactory, tmp_path: Any) -> TestClient:
-    return make_client(Dataset(CALENDAR, campaigns=["cmp-1"], creators=["crt-1"]).write(tmp_path))
+    # One directory name for every test: the same files under the same dataset name are
+    # already the session database's current dataset, and not loaded again (these tests
+    # only read).
+    calendar = Dataset(CALENDAR, campaigns=["cmp-1"], creators=["crt-1"])
+    return make_client(calendar.write(tmp_path / "calendar"))
 
 
 def _rows(client: TestClient, **params: Any) -> list[dict[str, Any]]:
